@@ -1,0 +1,193 @@
+#include "scanpp/core/sparse.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+
+#include "scanpp/core/error.hpp"
+
+namespace scanpp {
+
+void SparseMatrix::validate(const std::string& file, const std::string& where) const {
+  const int64_t nmaj = n_major(), nmin = n_minor();
+  if (n_rows < 0 || n_cols < 0) throw InputError(file, where, "negative shape");
+  if (static_cast<int64_t>(indptr.size()) != nmaj + 1)
+    throw InputError(file, where + "/indptr",
+                     "has " + std::to_string(indptr.size()) + " entries, expected " + std::to_string(nmaj + 1));
+  if (data.size() != nnz())
+    throw InputError(file, where, "data has " + std::to_string(data.size()) + " values but indices has " +
+                                      std::to_string(nnz()));
+  if (indptr[0] != 0) throw InputError(file, where + "/indptr", "does not start at 0");
+  for (int64_t i = 0; i < nmaj; ++i)
+    if (indptr[i + 1] < indptr[i])
+      throw InputError(file, where + "/indptr", "is not monotonic at position " + std::to_string(i + 1));
+  if (indptr[nmaj] != nnz())
+    throw InputError(file, where + "/indptr",
+                     "ends at " + std::to_string(indptr[nmaj]) + " but there are " + std::to_string(nnz()) + " values");
+  for (int64_t k = 0; k < nnz(); ++k)
+    if (indices[k] < 0 || indices[k] >= nmin)
+      throw InputError(file, where + "/indices",
+                       "index " + std::to_string(indices[k]) + " at position " + std::to_string(k) +
+                           " is out of range [0, " + std::to_string(nmin) + ")");
+}
+
+namespace {
+// Transposes the compressed structure: the output's major axis is the input's minor axis.
+SparseMatrix swap_major(const SparseMatrix& m) {
+  SparseMatrix out;
+  out.n_rows = m.n_rows;
+  out.n_cols = m.n_cols;
+  out.format = m.format == SparseFormat::CSR ? SparseFormat::CSC : SparseFormat::CSR;
+  const int64_t nmaj = m.n_major(), nmin = m.n_minor(), nnz = m.nnz();
+  out.indptr.assign(static_cast<size_t>(nmin) + 1, 0);
+  for (int64_t k = 0; k < nnz; ++k) ++out.indptr[static_cast<size_t>(m.indices[k]) + 1];
+  for (int64_t j = 0; j < nmin; ++j) out.indptr[j + 1] += out.indptr[j];
+  out.indices.resize(static_cast<size_t>(nnz));
+  out.data = Array(m.data.dtype(), {nnz});
+  std::vector<int64_t> next(out.indptr.begin(), out.indptr.end() - 1);
+  const size_t es = dtype_size(m.data.dtype());
+  auto* src = static_cast<const std::byte*>(m.data.raw());
+  auto* dst = static_cast<std::byte*>(out.data.raw());
+  for (int64_t i = 0; i < nmaj; ++i)
+    for (int64_t k = m.indptr[i]; k < m.indptr[i + 1]; ++k) {
+      const int64_t pos = next[m.indices[k]]++;
+      out.indices[pos] = static_cast<int32_t>(i);
+      std::memcpy(dst + pos * es, src + k * es, es);
+    }
+  return out;
+}
+}  // namespace
+
+SparseMatrix convert_format(const SparseMatrix& m, SparseFormat to) {
+  if (m.format == to) return m;
+  return swap_major(m);
+}
+
+SparseMatrix transpose(const SparseMatrix& m) {
+  SparseMatrix t = m;
+  std::swap(t.n_rows, t.n_cols);
+  t.format = m.format == SparseFormat::CSR ? SparseFormat::CSC : SparseFormat::CSR;
+  // t now is the same storage read as the transpose; convert back to the input's format.
+  return convert_format(t, m.format);
+}
+
+SparseMatrix take(const SparseMatrix& m, std::span<const int64_t> rows, std::span<const int64_t> cols) {
+  const bool csr = m.format == SparseFormat::CSR;
+  std::span<const int64_t> maj = csr ? rows : cols, mino = csr ? cols : rows;
+  // Map old minor index -> new minor index (or -1); a minor index listed twice
+  // is rare (duplicated names) and handled by a slower path.
+  std::vector<int64_t> map(static_cast<size_t>(m.n_minor()), -1);
+  bool dup = false, identity_minor = static_cast<int64_t>(mino.size()) == m.n_minor();
+  for (size_t k = 0; k < mino.size(); ++k) {
+    if (mino[k] < 0 || mino[k] >= m.n_minor()) throw ValueError("sparse take: index out of range");
+    if (map[mino[k]] != -1) dup = true;
+    map[mino[k]] = static_cast<int64_t>(k);
+    if (mino[k] != static_cast<int64_t>(k)) identity_minor = false;
+  }
+  std::vector<std::vector<int64_t>> multi;
+  if (dup) {
+    multi.resize(map.size());
+    for (size_t k = 0; k < mino.size(); ++k) multi[mino[k]].push_back(static_cast<int64_t>(k));
+  }
+  SparseMatrix out;
+  out.format = m.format;
+  out.n_rows = static_cast<int64_t>(rows.size());
+  out.n_cols = static_cast<int64_t>(cols.size());
+  out.indptr.assign(maj.size() + 1, 0);
+  const size_t es = dtype_size(m.data.dtype());
+  auto* src = static_cast<const std::byte*>(m.data.raw());
+  std::vector<std::byte> vals;
+  std::vector<int32_t> idx;
+  for (size_t i = 0; i < maj.size(); ++i) {
+    if (maj[i] < 0 || maj[i] >= m.n_major()) throw ValueError("sparse take: index out of range");
+    const int64_t a = m.indptr[maj[i]], b = m.indptr[maj[i] + 1];
+    if (identity_minor) {
+      idx.insert(idx.end(), m.indices.begin() + a, m.indices.begin() + b);
+      vals.insert(vals.end(), src + a * es, src + b * es);
+    } else {
+      for (int64_t k = a; k < b; ++k) {
+        const int32_t j = m.indices[k];
+        if (!dup) {
+          if (map[j] < 0) continue;
+          idx.push_back(static_cast<int32_t>(map[j]));
+          vals.insert(vals.end(), src + k * es, src + (k + 1) * es);
+        } else {
+          for (int64_t nj : multi[j]) {
+            idx.push_back(static_cast<int32_t>(nj));
+            vals.insert(vals.end(), src + k * es, src + (k + 1) * es);
+          }
+        }
+      }
+    }
+    out.indptr[i + 1] = static_cast<int64_t>(idx.size());
+  }
+  out.indices = std::move(idx);
+  out.data = Array(m.data.dtype(), {out.nnz()});
+  if (!vals.empty()) std::memcpy(out.data.raw(), vals.data(), vals.size());
+  if (!identity_minor) sort_indices(out);
+  return out;
+}
+
+Array to_dense(const SparseMatrix& m) {
+  Array out(m.data.dtype(), {m.n_rows, m.n_cols});
+  const size_t es = dtype_size(m.data.dtype());
+  auto* src = static_cast<const std::byte*>(m.data.raw());
+  auto* dst = static_cast<std::byte*>(out.raw());
+  const bool csr = m.format == SparseFormat::CSR;
+  for (int64_t i = 0; i < m.n_major(); ++i)
+    for (int64_t k = m.indptr[i]; k < m.indptr[i + 1]; ++k) {
+      const int64_t r = csr ? i : m.indices[k], c = csr ? m.indices[k] : i;
+      std::memcpy(dst + (r * m.n_cols + c) * static_cast<int64_t>(es), src + k * static_cast<int64_t>(es), es);
+    }
+  return out;
+}
+
+SparseMatrix dense_to_csr(const Array& dense) {
+  if (dense.ndim() != 2) throw ValueError("dense_to_csr needs a 2-D array");
+  SparseMatrix out;
+  out.n_rows = dense.shape()[0];
+  out.n_cols = dense.shape()[1];
+  out.indptr.assign(static_cast<size_t>(out.n_rows) + 1, 0);
+  dispatch_dtype(dense.dtype(), [&](auto t) {
+    using T = decltype(t);
+    auto v = dense.as<T>();
+    std::vector<T> vals;
+    for (int64_t r = 0; r < out.n_rows; ++r) {
+      for (int64_t c = 0; c < out.n_cols; ++c) {
+        T x = v[r * out.n_cols + c];
+        if (to_double(x) != 0.0) {
+          out.indices.push_back(static_cast<int32_t>(c));
+          vals.push_back(x);
+        }
+      }
+      out.indptr[r + 1] = static_cast<int64_t>(out.indices.size());
+    }
+    out.data = Array::from_vector(vals);
+  });
+  return out;
+}
+
+void sort_indices(SparseMatrix& m) {
+  const size_t es = dtype_size(m.data.dtype());
+  auto* d = static_cast<std::byte*>(m.data.raw());
+  std::vector<int64_t> perm;
+  std::vector<std::byte> tmp;
+  std::vector<int32_t> itmp;
+  for (int64_t i = 0; i < m.n_major(); ++i) {
+    const int64_t a = m.indptr[i], b = m.indptr[i + 1];
+    if (std::is_sorted(m.indices.begin() + a, m.indices.begin() + b)) continue;
+    perm.resize(static_cast<size_t>(b - a));
+    std::iota(perm.begin(), perm.end(), a);
+    std::stable_sort(perm.begin(), perm.end(), [&](int64_t x, int64_t y) { return m.indices[x] < m.indices[y]; });
+    tmp.resize(static_cast<size_t>(b - a) * es);
+    itmp.resize(static_cast<size_t>(b - a));
+    for (size_t k = 0; k < perm.size(); ++k) {
+      itmp[k] = m.indices[perm[k]];
+      std::memcpy(tmp.data() + k * es, d + perm[k] * static_cast<int64_t>(es), es);
+    }
+    std::copy(itmp.begin(), itmp.end(), m.indices.begin() + a);
+    std::memcpy(d + a * static_cast<int64_t>(es), tmp.data(), tmp.size());
+  }
+}
+
+}  // namespace scanpp

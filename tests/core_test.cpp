@@ -1,0 +1,3 @@
+#include <gtest/gtest.h>
+#include "scanpp/core/anndata.hpp"
+TEST(Core, Placeholder) { EXPECT_TRUE(true); }
