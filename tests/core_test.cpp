@@ -1,3 +1,0 @@
-#include <gtest/gtest.h>
-#include "scanpp/core/anndata.hpp"
-TEST(Core, Placeholder) { EXPECT_TRUE(true); }
