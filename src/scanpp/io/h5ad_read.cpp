@@ -65,11 +65,17 @@ SparseMatrix read_sparse(hid_t g, const std::string& enc, const Loc& where) {
   }
   {
     Handle d = h5::open_dataset(g, "indices", where.child("indices"));
-    m.indices = to_int32_indices(h5::read_array(d, where.child("indices")), where.child("indices"));
+    Handle t(H5Dget_type(d));
+    // 32-bit indices (what anndata writes) go straight into place; wider ones
+    // are checked to fit first.
+    if (H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) <= 4 && H5Tget_sign(t) == H5T_SGN_2)
+      m.indices = h5::read_int32(d, where.child("indices"));
+    else
+      m.indices = to_int32_indices(h5::read_array(d, where.child("indices")), where.child("indices"));
   }
   {
     Handle d = h5::open_dataset(g, "indptr", where.child("indptr"));
-    m.indptr = h5::read_array(d, where.child("indptr")).to_vector<int64_t>();
+    m.indptr = h5::read_int64(d, where.child("indptr"));
   }
   if (m.data.ndim() != 1) where.child("data").fail("must be 1-D");
   m.validate(where.file, where.path);

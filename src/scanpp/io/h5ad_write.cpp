@@ -79,10 +79,13 @@ void write_sparse(hid_t parent, const std::string& name, const SparseMatrix& m, 
   // anndata creates the components resizable, hence chunked.
   const h5::WriteOptions comp{opt.compression, true};
   h5::write_array(g, "data", m.data, comp);
-  h5::write_array(g, "indices", Array::from_vector(m.indices), comp);
-  Array indptr = Array::from_vector(m.indptr);
-  if (m.nnz() < std::numeric_limits<int32_t>::max()) indptr = indptr.astype(DType::Int32);
-  h5::write_array(g, "indptr", indptr, comp);
+  h5::write_raw(g, "indices", DType::Int32, {m.nnz()}, m.indices.data(), comp);
+  if (m.nnz() < std::numeric_limits<int32_t>::max()) {
+    std::vector<int32_t> ip(m.indptr.begin(), m.indptr.end());
+    h5::write_raw(g, "indptr", DType::Int32, {static_cast<int64_t>(ip.size())}, ip.data(), comp);
+  } else {
+    h5::write_raw(g, "indptr", DType::Int64, {static_cast<int64_t>(m.indptr.size())}, m.indptr.data(), comp);
+  }
 }
 
 void write_recarray(hid_t parent, const std::string& name, const RecArray& r, const WriteH5adOptions& opt) {

@@ -413,16 +413,42 @@ Handle make_space(const std::vector<hsize_t>& dims, bool resizable) {
 }  // namespace
 
 void write_array(hid_t loc, const std::string& name, const Array& a, const WriteOptions& opt) {
-  std::vector<hsize_t> dims(a.shape().begin(), a.shape().end());
-  Handle t = h5type_for(a.dtype());
+  write_raw(loc, name, a.dtype(), a.shape(), a.raw(), opt);
+}
+
+void write_raw(hid_t loc, const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
+               const WriteOptions& opt) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Handle t = h5type_for(dtype);
   const bool resizable = opt.chunked && dims.size() == 1;
   Handle space = make_space(dims, resizable);
-  Handle dcpl = make_dcpl(dims, dtype_size(a.dtype()), dims.empty() ? WriteOptions{} : opt);
+  Handle dcpl = make_dcpl(dims, dtype_size(dtype), dims.empty() ? WriteOptions{} : opt);
   Handle d(H5Dcreate2(loc, name.c_str(), t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   if (!d.valid()) throw Error("cannot create dataset '" + name + "'");
-  if (a.size() && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.raw()) < 0)
-    throw Error("cannot write dataset '" + name + "'");
+  hsize_t n = 1;
+  for (auto x : dims) n *= x;
+  if (n && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) throw Error("cannot write dataset '" + name + "'");
 }
+
+namespace {
+template <class T>
+std::vector<T> read_ints(hid_t dset, const Loc& where, hid_t mem) {
+  Handle t(H5Dget_type(dset));
+  if (H5Tget_class(t) != H5T_INTEGER) where.fail("is not an integer dataset");
+  auto shape = dataset_shape(dset);
+  if (shape.size() != 1) where.fail("is not 1-D");
+  std::vector<T> out(static_cast<size_t>(shape[0]));
+  // HDF5 clips out-of-range values on conversion; a transfer property that
+  // fails instead would cost a callback per value, so range is checked by
+  // the callers' structure validation (indices < n_minor, indptr monotonic).
+  if (!out.empty() && H5Dread(dset, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+    where.fail("cannot read data (truncated or corrupt file?)");
+  return out;
+}
+}  // namespace
+
+std::vector<int32_t> read_int32(hid_t dset, const Loc& where) { return read_ints<int32_t>(dset, where, H5T_NATIVE_INT32); }
+std::vector<int64_t> read_int64(hid_t dset, const Loc& where) { return read_ints<int64_t>(dset, where, H5T_NATIVE_INT64); }
 
 void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& v,
                    const std::vector<int64_t>& shape, const WriteOptions& opt) {

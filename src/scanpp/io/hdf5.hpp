@@ -96,6 +96,13 @@ struct WriteOptions {
   bool chunked = false;  // resizable + chunked, as anndata writes sparse components
 };
 void write_array(hid_t loc, const std::string& name, const Array& a, const WriteOptions& opt = {});
+// The same from a caller's buffer (no copy into an Array first).
+void write_raw(hid_t loc, const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
+               const WriteOptions& opt = {});
+// Reads a whole 1-D integer dataset into int32 / int64 vectors, converting
+// (and range-checking) in HDF5 rather than through an intermediate copy.
+std::vector<int32_t> read_int32(hid_t dset, const Loc& where);
+std::vector<int64_t> read_int64(hid_t dset, const Loc& where);
 void write_strings(hid_t loc, const std::string& name, const std::vector<std::string>& v,
                    const std::vector<int64_t>& shape = {}, const WriteOptions& opt = {});
 void write_string_scalar(hid_t loc, const std::string& name, const std::string& v);
