@@ -11,6 +11,7 @@
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/read.hpp"
+#include "scanpp/pipeline/pipeline.hpp"
 
 namespace {
 
@@ -77,6 +78,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "gzip"}));
   add_read_opts(convert);
 
+  std::string run_path, run_out;
+  auto* run = app.add_subcommand("run", "Run a pipeline file (YAML list of Scanpy steps)");
+  run->add_option("PIPELINE", run_path, "Pipeline .yaml (or .json)")->required();
+  run->add_option("-o,--output", run_out, "Write the result here at the end (.h5ad or .loom)");
+  bool quiet = false;
+  run->add_flag("-q,--quiet", quiet, "No progress lines");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -88,6 +96,14 @@ int main(int argc, char** argv) {
     ro.format = io::parse_format(format);
     if (info->parsed()) return cmd_info(info_path, ro);
     if (convert->parsed()) return cmd_convert(conv_in, conv_out, ro, compression == "gzip" ? 4 : -1);
+    if (run->parsed()) {
+      pipeline::RunOptions o;
+      if (!run_out.empty()) o.output = run_out;
+      o.verbose = !quiet;
+      auto report = pipeline::run_file(run_path, o);
+      std::cout << pipeline::format_report(report);
+      return 0;
+    }
   } catch (const scanpp::Error& e) {
     std::cerr << "scanpp: error: " << e.what() << "\n";
     return 2;
