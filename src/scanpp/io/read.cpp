@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
-
+#include "scanpp/io/csv.hpp"
 #include "scanpp/io/h5ad.hpp"
 #include "scanpp/io/hdf5.hpp"
 #include "scanpp/io/loom.hpp"
@@ -86,8 +86,8 @@ AnnData read(const std::string& path, const ReadOptions& opt) {
     }
     case Format::Loom: return read_loom(path);
     case Format::Mtx: return read_mtx(path);
-    case Format::Csv: throw ValueError("csv reader pending");
-    case Format::Text: throw ValueError("text reader pending");
+    case Format::Csv: return read_csv(path);
+    case Format::Text: return read_text(path);
     case Format::Auto: break;
   }
   throw ValueError("no reader for " + path);
