@@ -42,7 +42,7 @@ inline scanpp::Array read(const std::string& path) {
   const std::string descr_field = field("descr");
   const size_t q1 = descr_field.find('\'');
   const std::string descr = descr_field.substr(q1 + 1, descr_field.find('\'', q1 + 1) - q1 - 1);
-  if (field("fortran_order").find("False") != 0 && field("fortran_order").find(" False") != 0)
+  if (field("fortran_order").find_first_not_of(' ') != field("fortran_order").find("False"))
     throw std::runtime_error(path + ": Fortran order is not supported here");
   scanpp::DType dt;
   if (descr == "<f4") dt = scanpp::DType::Float32;
