@@ -9,7 +9,7 @@ PKGS=(
   libigraph-dev libglpk-dev libplfit-dev libhnswlib-dev libfftw3-dev libcairo2-dev fonts-dejavu-core
   libcli11-dev nlohmann-json3-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy python3-scipy python3-h5py python3-anndata python3-pandas
+  python3 python3-numpy python3-scipy python3-h5py python3-anndata python3-pandas python3-loompy
 )
 missing=()
 for p in "${PKGS[@]}"; do
