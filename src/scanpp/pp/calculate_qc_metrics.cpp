@@ -1,0 +1,253 @@
+#include "scanpp/pp/calculate_qc_metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include "scanpp/core/error.hpp"
+#include "scanpp/pp/detail/rows.hpp"
+
+namespace scanpp::pp {
+
+using namespace detail;
+
+namespace {
+
+std::vector<std::string> range_index(int64_t n) {
+  std::vector<std::string> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = std::to_string(i);
+  return v;
+}
+
+// log1p with the precision of the column it is applied to (numpy computes a
+// float32 column's log1p in float32).
+Array log1p_column(const Array& a) {
+  if (a.dtype() == DType::Float32) {
+    Array out = a;
+    for (auto& v : out.as<float>()) v = std::log1p(v);
+    return out;
+  }
+  Array out = a.astype(DType::Float64);
+  for (auto& v : out.as<double>()) v = std::log1p(v);
+  return out;
+}
+
+// numpy's a / b * 100 for two columns of the sum dtype.
+Array percent_column(const Array& part, const Array& total) {
+  if (part.dtype() == DType::Float32) {
+    Array out(DType::Float32, part.shape());
+    auto p = part.as<float>();
+    auto t = total.as<float>();
+    auto o = out.as<float>();
+    for (size_t i = 0; i < o.size(); ++i) o[i] = (p[i] / t[i]) * 100.0f;
+    return out;
+  }
+  Array out(DType::Float64, part.shape());
+  auto o = out.as<double>();
+  for (size_t i = 0; i < o.size(); ++i) o[i] = part.get_double(static_cast<int64_t>(i)) / total.get_double(static_cast<int64_t>(i)) * 100.0;
+  return out;
+}
+
+void check_percent_top(const std::vector<int64_t>& ns, int64_t n_vars) {
+  for (auto n : ns)
+    if (n <= 0 || n > n_vars)
+      throw ValueError("calculate_qc_metrics: percent_top value " + std::to_string(n) +
+                       " is outside the range of features [1, " + std::to_string(n_vars) +
+                       "] (Scanpy: IndexError 'Positions outside range of features.')");
+}
+
+template <class Rows>
+QcMetrics qc_kernel(const Rows& v, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
+                    const CalculateQcMetricsOptions& o, DType n_genes_dtype, DType mean_dtype) {
+  using T = typename Rows::value_type;
+  const int64_t n = v.n_rows, p = v.n_cols;
+  const DType sdt = sum_dtype_of<T>();
+  for (const auto& [name, mask] : qc_masks)
+    if (static_cast<int64_t>(mask.size()) != p)
+      throw ValueError("calculate_qc_metrics: qc_var '" + name + "' has " + std::to_string(mask.size()) +
+                       " entries, expected " + std::to_string(p));
+  std::vector<int64_t> ns;
+  if (o.percent_top && !o.percent_top->empty()) {
+    ns = *o.percent_top;
+    std::sort(ns.begin(), ns.end());
+    check_percent_top(ns, p);
+  }
+  const size_t nq = qc_masks.size();
+  std::vector<double> n_genes(static_cast<size_t>(n)), total(static_cast<size_t>(n));
+  std::vector<std::vector<double>> qtot(nq, std::vector<double>(static_cast<size_t>(n)));
+  std::vector<std::vector<double>> top(ns.size(), std::vector<double>(static_cast<size_t>(n)));
+  const int64_t maxn = ns.empty() ? 0 : ns.back();
+
+  parallel_blocks(n, 256, [&](int64_t a, int64_t b) {
+    std::vector<double> vals;
+    std::vector<double> qs(nq);
+    for (int64_t r = a; r < b; ++r) {
+      int64_t cnt = 0;
+      double s = 0;
+      std::fill(qs.begin(), qs.end(), 0.0);
+      vals.clear();
+      v.row(r, [&](int64_t c, T x) {
+        const double d = to_double(x);
+        if (!ns.empty() && (!Rows::sparse || d != 0.0)) vals.push_back(d);
+        if (d == 0.0) return;
+        ++cnt;
+        s += d;
+        for (size_t q = 0; q < nq; ++q)
+          if (qc_masks[q].second[static_cast<size_t>(c)]) qs[q] += d;
+      });
+      n_genes[static_cast<size_t>(r)] = static_cast<double>(cnt);
+      // Totals carry the sum dtype (float32 for float32 data), as numpy's do.
+      const double tot = round_to<T>(s);
+      total[static_cast<size_t>(r)] = tot;
+      for (size_t q = 0; q < nq; ++q) qtot[q][static_cast<size_t>(r)] = qs[q];
+      if (!ns.empty()) {
+        const size_t m = std::min<size_t>(vals.size(), static_cast<size_t>(maxn));
+        std::partial_sort(vals.begin(), vals.begin() + static_cast<std::ptrdiff_t>(m), vals.end(), std::greater<>());
+        double acc = 0;
+        size_t k = 0;
+        for (size_t j = 0; j < ns.size(); ++j) {
+          for (; k < std::min<size_t>(m, static_cast<size_t>(ns[j])); ++k) acc += vals[k];
+          top[j][static_cast<size_t>(r)] = round_to<T>(acc) / tot;
+        }
+      }
+    }
+  });
+
+  // Per-gene: number of non-zero cells and sum.
+  std::vector<double> colstats = column_accumulate(v, 2, {}, [](int64_t c, T x, double* slots) {
+    const double d = to_double(x);
+    if (d == 0.0) return;
+    slots[2 * c] += 1.0;
+    slots[2 * c + 1] += d;
+  });
+
+  QcMetrics out{DataFrame(range_index(n)), DataFrame(range_index(p))};
+  const std::string& et = o.expr_type;
+  const std::string& vt = o.var_type;
+  {
+    Array ng = array_of(n_genes, n_genes_dtype);
+    out.obs.set("n_" + vt + "_by_" + et, ng);
+    if (o.log1p) out.obs.set("log1p_n_" + vt + "_by_" + et, log1p_column(ng.astype(DType::Float64)));
+    Array tot = array_of(total, sdt);
+    out.obs.set("total_" + et, tot);
+    if (o.log1p) out.obs.set("log1p_total_" + et, log1p_column(tot));
+    for (size_t j = 0; j < ns.size(); ++j) {
+      std::vector<double> pct = top[j];
+      for (auto& x : pct) x *= 100.0;
+      out.obs.set("pct_" + et + "_in_top_" + std::to_string(ns[j]) + "_" + vt, Array::from_vector(pct));
+    }
+    for (size_t q = 0; q < nq; ++q) {
+      const std::string& name = qc_masks[q].first;
+      Array qt = array_of(qtot[q], sdt);
+      out.obs.set("total_" + et + "_" + name, qt);
+      if (o.log1p) out.obs.set("log1p_total_" + et + "_" + name, log1p_column(qt));
+      out.obs.set("pct_" + et + "_" + name, percent_column(qt, tot));
+    }
+  }
+  {
+    std::vector<double> ncells(static_cast<size_t>(p)), sums(static_cast<size_t>(p)), means(static_cast<size_t>(p)),
+        dropout(static_cast<size_t>(p));
+    for (int64_t c = 0; c < p; ++c) {
+      const size_t i = static_cast<size_t>(c);
+      ncells[i] = colstats[2 * i];
+      sums[i] = colstats[2 * i + 1];
+      means[i] = sums[i] / static_cast<double>(n);
+      dropout[i] = (1.0 - ncells[i] / static_cast<double>(n)) * 100.0;
+    }
+    out.var.set("n_cells_by_" + et, array_of(ncells, DType::Int64));
+    Array mean = array_of(means, mean_dtype);
+    out.var.set("mean_" + et, mean);
+    if (o.log1p) out.var.set("log1p_mean_" + et, log1p_column(mean));
+    out.var.set("pct_dropout_by_" + et, Array::from_vector(dropout));
+    Array tot = array_of(sums, sdt);
+    out.var.set("total_" + et, tot);
+    if (o.log1p) out.var.set("log1p_total_" + et, log1p_column(tot));
+  }
+  return out;
+}
+
+}  // namespace
+
+QcMetrics qc_metrics(const SparseMatrix& x, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
+                     const CalculateQcMetricsOptions& opts) {
+  // scipy: getnnz(axis=1) of a CSR is diff(indptr) (int32 below 2^31 entries);
+  // of a CSC a bincount (int64). Gene means come from float64 accumulators.
+  const DType ng = x.format == SparseFormat::CSR && x.nnz() < std::numeric_limits<int32_t>::max() ? DType::Int32
+                                                                                                   : DType::Int64;
+  return with_rows(x, [&](const auto& v) { return qc_kernel(v, qc_masks, opts, ng, DType::Float64); });
+}
+
+QcMetrics qc_metrics(const Array& x, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
+                     const CalculateQcMetricsOptions& opts) {
+  // numpy: count_nonzero gives int64; X.mean(axis=0) keeps a float dtype.
+  const DType mean_dt = dtype_is_float(x.dtype()) ? x.dtype() : DType::Float64;
+  return with_rows(x, [&](const auto& v) { return qc_kernel(v, qc_masks, opts, DType::Int64, mean_dt); });
+}
+
+void eliminate_zeros(SparseMatrix& m) {
+  dispatch_dtype(m.dtype(), [&](auto t) {
+    using T = decltype(t);
+    auto d = m.data.as<T>();
+    int64_t w = 0;
+    const int64_t nmaj = m.n_major();
+    int64_t start = 0;
+    for (int64_t r = 0; r < nmaj; ++r) {
+      const int64_t end = m.indptr[static_cast<size_t>(r + 1)];
+      for (int64_t k = start; k < end; ++k) {
+        if (to_double(d[static_cast<size_t>(k)]) == 0.0) continue;
+        d[static_cast<size_t>(w)] = d[static_cast<size_t>(k)];
+        m.indices[static_cast<size_t>(w)] = m.indices[static_cast<size_t>(k)];
+        ++w;
+      }
+      start = end;
+      m.indptr[static_cast<size_t>(r + 1)] = w;
+    }
+    if (w == m.nnz()) return;
+    m.indices.resize(static_cast<size_t>(w));
+    Array nd(m.dtype(), {w});
+    std::copy(d.begin(), d.begin() + w, nd.as<T>().begin());
+    m.data = std::move(nd);
+  });
+}
+
+QcMetrics calculate_qc_metrics(AnnData& adata, const CalculateQcMetricsOptions& opts) {
+  if (opts.use_raw && opts.layer)
+    throw ValueError("calculate_qc_metrics: cannot use expression from both layer and raw (use_raw=True, layer='" +
+                     *opts.layer + "')");
+  Element* xp = nullptr;
+  const DataFrame* genes = &adata.var;
+  if (opts.use_raw) {
+    if (!adata.raw || !adata.raw->X) throw ValueError("calculate_qc_metrics: use_raw=True but adata.raw is not set");
+    xp = &*adata.raw->X;
+    genes = &adata.raw->var;
+  } else {
+    xp = &obs_rep(adata, opts.layer, "calculate_qc_metrics");
+  }
+  std::vector<std::pair<std::string, std::vector<bool>>> masks;
+  for (const auto& q : opts.qc_vars) {
+    if (!genes->has(q)) throw KeyError("calculate_qc_metrics: qc_var '" + q + "' is not a column of var");
+    masks.emplace_back(q, genes->boolean(q));
+  }
+  QcMetrics m;
+  if (xp->is<SparseMatrix>()) {
+    eliminate_zeros(xp->get<SparseMatrix>());
+    m = qc_metrics(xp->get<SparseMatrix>(), masks, opts);
+  } else if (xp->is<Array>()) {
+    m = qc_metrics(xp->get<Array>(), masks, opts);
+  } else {
+    throw ValueError(std::string("calculate_qc_metrics: the expression matrix is a ") + xp->kind());
+  }
+  m.obs.set_index(adata.obs_names());
+  m.var.set_index(genes->index());
+  if (opts.inplace) {
+    if (m.var.n_rows() != adata.n_vars())
+      throw ValueError("calculate_qc_metrics: raw has " + std::to_string(m.var.n_rows()) + " genes but adata has " +
+                       std::to_string(adata.n_vars()) + "; per-gene metrics cannot be written into adata.var");
+    for (const auto& [name, col] : m.obs.columns()) adata.obs.set(name, col);
+    for (const auto& [name, col] : m.var.columns()) adata.var.set(name, col);
+  }
+  return m;
+}
+
+}  // namespace scanpp::pp

@@ -1,0 +1,332 @@
+#include "scanpp/pp/highly_variable_genes.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "scanpp/core/error.hpp"
+#include "scanpp/pp/detail/hvg_dispersion.hpp"
+#include "scanpp/pp/detail/hvg_seurat_v3.hpp"
+#include "scanpp/pp/detail/rows.hpp"
+
+namespace scanpp::pp {
+
+using namespace detail;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Per-gene sums over a set of cells of the values Scanpy feeds to its
+// mean/variance kernel (expm1 of the log data for seurat), plus the number of
+// cells with a positive stored value (its per-batch filter_genes(min_cells=1)).
+struct GeneSums {
+  std::vector<double> sum, sumsq, npos;
+  int64_t n = 0;
+};
+
+template <class Rows>
+GeneSums gene_sums(const Rows& v, std::span<const int64_t> rows, bool expm1, std::optional<double> base) {
+  using T = typename Rows::value_type;
+  // Integer data are worked on in float64, as numpy's expm1 would give.
+  using F = std::conditional_t<std::is_floating_point_v<T>, T, double>;
+  // The seurat flavor works on X * ln(base) then expm1, both in X's dtype.
+  const F scale = base ? static_cast<F>(std::log(*base)) : F(1);
+  std::vector<double> acc = column_accumulate(v, 3, rows, [&](int64_t c, T x, double* s) {
+    F y = static_cast<F>(to_double(x));
+    if (expm1) {
+      if (base) y = static_cast<F>(y * scale);
+      y = std::expm1(y);
+    }
+    // Scanpy 1.11 squares in the data's dtype and accumulates in float64.
+    const F sq = static_cast<F>(y * y);
+    s[3 * c] += static_cast<double>(y);
+    s[3 * c + 1] += static_cast<double>(sq);
+    if (to_double(x) > 0) s[3 * c + 2] += 1.0;
+  });
+  GeneSums g;
+  const size_t p = static_cast<size_t>(v.n_cols);
+  g.sum.resize(p);
+  g.sumsq.resize(p);
+  g.npos.resize(p);
+  for (size_t j = 0; j < p; ++j) {
+    g.sum[j] = acc[3 * j];
+    g.sumsq[j] = acc[3 * j + 1];
+    g.npos[j] = acc[3 * j + 2];
+  }
+  g.n = rows.empty() ? v.n_rows : static_cast<int64_t>(rows.size());
+  return g;
+}
+
+// Scanpy's _get_mean_var: E[x^2] - E[x]^2, times n/(n-1).
+void mean_var(const GeneSums& s, const std::vector<size_t>& genes, std::vector<double>& mean, std::vector<double>& var) {
+  const double n = static_cast<double>(s.n);
+  mean.resize(genes.size());
+  var.resize(genes.size());
+  for (size_t k = 0; k < genes.size(); ++k) {
+    const size_t g = genes[k];
+    const double m = s.sum[g] / n;
+    double v = s.sumsq[g] / n - m * m;
+    if (s.n != 1) v *= n / (n - 1);
+    mean[k] = m;
+    var[k] = v;
+  }
+}
+
+// pandas' groupby mean over the batches (Kahan, NaN skipped).
+double kahan_mean(const std::vector<double>& vals) {
+  double sum = 0, comp = 0;
+  int64_t n = 0;
+  for (double v : vals) {
+    if (std::isnan(v)) continue;
+    ++n;
+    const double y = v - comp;
+    const double t = sum + y;
+    comp = t - sum - y;
+    sum = t;
+  }
+  return n == 0 ? kNaN : sum / static_cast<double>(n);
+}
+
+bool is_v3(const HighlyVariableGenesOptions& o) {
+  return o.flavor == HvgFlavor::SeuratV3 || o.flavor == HvgFlavor::SeuratV3Paper;
+}
+
+void check_flavor(const HighlyVariableGenesOptions& o) {
+  if (o.n_top_genes && *o.n_top_genes < 1)
+    throw ValueError("highly_variable_genes: n_top_genes must be positive (got " + std::to_string(*o.n_top_genes) + ")");
+}
+
+void warn_ignored_cutoffs(const HighlyVariableGenesOptions& o) {
+  const HighlyVariableGenesOptions d;
+  if (o.n_top_genes &&
+      (o.min_disp != d.min_disp || o.max_disp != d.max_disp || o.min_mean != d.min_mean || o.max_mean != d.max_mean))
+    warn("highly_variable_genes: If you pass `n_top_genes`, all cutoffs are ignored.");
+}
+
+template <class Rows>
+bool looks_like_counts(const Rows& v) {
+  using T = typename Rows::value_type;
+  bool any_positive = false, all_int = true;
+  for (int64_t r = 0; r < v.n_rows && all_int; ++r)
+    v.row(r, [&](int64_t, T x) {
+      const double d = to_double(x);
+      if (d < 0 || d != std::floor(d)) all_int = false;
+      if (d > 0) any_positive = true;
+    });
+  return all_int && any_positive;
+}
+
+template <class Rows>
+HvgResult hvg_kernel(const Rows& v, const HighlyVariableGenesOptions& o, const HvgContext& ctx) {
+  const size_t p = static_cast<size_t>(v.n_cols);
+  const bool expm1 = o.flavor == HvgFlavor::Seurat;
+  if (looks_like_counts(v))
+    warn(std::string("highly_variable_genes: flavor='") + hvg_flavor_name(o.flavor) +
+         "' expects logarithmized data, but the matrix holds only non-negative integers (raw counts?); run "
+         "normalize_total and log1p first");
+  HvgResult out;
+  out.flavor = o.flavor;
+  if (ctx.batch_codes.empty()) {
+    const GeneSums s = gene_sums(v, {}, expm1, ctx.log1p_base);
+    std::vector<size_t> all(p);
+    std::iota(all.begin(), all.end(), size_t{0});
+    std::vector<double> mean, var;
+    mean_var(s, all, mean, var);
+    DispersionTable t = dispersion_table(std::move(mean), var, o);
+    out.means = std::move(t.means);
+    out.dispersions = std::move(t.dispersions);
+    out.dispersions_norm = std::move(t.dispersions_norm);
+    out.highly_variable = std::move(t.highly_variable);
+    return out;
+  }
+
+  if (static_cast<int64_t>(ctx.batch_codes.size()) != v.n_rows)
+    throw ValueError("highly_variable_genes: " + std::to_string(ctx.batch_codes.size()) + " batch labels for " +
+                     std::to_string(v.n_rows) + " cells");
+  if (!ctx.gene_names.empty() && ctx.gene_names.size() != p)
+    throw ValueError("highly_variable_genes: gene_names does not match the number of genes");
+  const size_t nb = static_cast<size_t>(ctx.n_batches);
+  std::vector<std::vector<int64_t>> rows(nb);
+  for (size_t i = 0; i < ctx.batch_codes.size(); ++i) {
+    const int32_t b = ctx.batch_codes[i];
+    if (b < -1 || b >= ctx.n_batches) throw ValueError("highly_variable_genes: batch code out of range");
+    if (b >= 0) rows[static_cast<size_t>(b)].push_back(static_cast<int64_t>(i));
+  }
+  // Per-gene values of each batch (zeros for genes not expressed in it), in batch order.
+  std::vector<std::vector<double>> bm(p), bd(p), bz(p);
+  std::vector<int64_t> nbat(p, 0);
+  for (size_t b = 0; b < nb; ++b) {
+    if (rows[b].empty()) {
+      // Scanpy would fail on an empty category; an empty batch contributes nothing here.
+      warn("highly_variable_genes: batch " + std::to_string(b) + " has no cells and is skipped");
+      continue;
+    }
+    const GeneSums s = gene_sums(v, rows[b], expm1, ctx.log1p_base);
+    std::vector<size_t> expressed;
+    for (size_t g = 0; g < p; ++g)
+      if (s.npos[g] >= 1) expressed.push_back(g);
+    std::vector<double> mean, var;
+    mean_var(s, expressed, mean, var);
+    DispersionTable t = dispersion_table(std::move(mean), var, o);
+    std::vector<bool> seen(p, false);
+    for (size_t k = 0; k < expressed.size(); ++k) {
+      const size_t g = expressed[k];
+      seen[g] = true;
+      bm[g].push_back(t.means[k]);
+      bd[g].push_back(t.dispersions[k]);
+      bz[g].push_back(t.dispersions_norm[k]);
+      if (t.highly_variable[k]) ++nbat[g];
+    }
+    for (size_t g = 0; g < p; ++g)
+      if (!seen[g]) {
+        bm[g].push_back(0.0);
+        bd[g].push_back(0.0);
+        bz[g].push_back(0.0);
+      }
+  }
+  out.means.resize(p);
+  out.dispersions.resize(p);
+  out.dispersions_norm.resize(p);
+  out.highly_variable_nbatches = nbat;
+  out.highly_variable_intersection.resize(p);
+  for (size_t g = 0; g < p; ++g) {
+    out.means[g] = kahan_mean(bm[g]);
+    out.dispersions[g] = kahan_mean(bd[g]);
+    out.dispersions_norm[g] = kahan_mean(bz[g]);
+    out.highly_variable_intersection[g] = nbat[g] == static_cast<int64_t>(nb);
+  }
+  out.highly_variable.assign(p, false);
+  if (o.n_top_genes) {
+    // pandas: groupby sorts genes by name, then a stable sort by
+    // (nbatches desc, dispersions_norm desc, NaN last) picks the first N.
+    std::vector<size_t> order(p);
+    std::iota(order.begin(), order.end(), size_t{0});
+    if (!ctx.gene_names.empty())
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return ctx.gene_names[a] < ctx.gene_names[b]; });
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      if (nbat[a] != nbat[b]) return nbat[a] > nbat[b];
+      const double za = out.dispersions_norm[a], zb = out.dispersions_norm[b];
+      if (std::isnan(za) || std::isnan(zb)) return !std::isnan(za) && std::isnan(zb);
+      return za > zb;
+    });
+    const size_t n = std::min<size_t>(p, static_cast<size_t>(*o.n_top_genes));
+    for (size_t k = 0; k < n; ++k) out.highly_variable[order[k]] = true;
+  } else {
+    for (size_t g = 0; g < p; ++g) {
+      // pandas fillna(0): NaN only; infinities stay (and fail the strict bounds).
+      double& z = out.dispersions_norm[g];
+      if (std::isnan(z)) z = 0.0;
+      const double m = out.means[g];
+      out.highly_variable[g] = m > o.min_mean && m < o.max_mean && z > o.min_disp && z < o.max_disp;
+    }
+  }
+  return out;
+}
+
+template <class M>
+HvgResult run(const M& x, const HighlyVariableGenesOptions& o, const HvgContext& ctx) {
+  check_flavor(o);
+  if (is_v3(o)) return seurat_v3(x, o, ctx);
+  warn_ignored_cutoffs(o);
+  return with_rows(x, [&](const auto& v) { return hvg_kernel(v, o, ctx); });
+}
+
+}  // namespace
+
+HvgFlavor hvg_flavor_from_string(const std::string& s) {
+  if (s == "seurat") return HvgFlavor::Seurat;
+  if (s == "cell_ranger") return HvgFlavor::CellRanger;
+  if (s == "seurat_v3") return HvgFlavor::SeuratV3;
+  if (s == "seurat_v3_paper") return HvgFlavor::SeuratV3Paper;
+  throw ValueError("highly_variable_genes: unknown flavor '" + s +
+                   "'; `flavor` needs to be 'seurat', 'cell_ranger', 'seurat_v3' or 'seurat_v3_paper'");
+}
+
+const char* hvg_flavor_name(HvgFlavor f) {
+  switch (f) {
+    case HvgFlavor::Seurat: return "seurat";
+    case HvgFlavor::CellRanger: return "cell_ranger";
+    case HvgFlavor::SeuratV3: return "seurat_v3";
+    case HvgFlavor::SeuratV3Paper: return "seurat_v3_paper";
+  }
+  return "?";
+}
+
+DataFrame HvgResult::to_frame(const std::vector<std::string>& genes) const {
+  DataFrame df(genes);
+  std::vector<Bool8> hv(highly_variable.begin(), highly_variable.end());
+  df.set("highly_variable", Array::from_vector(hv));
+  if (flavor == HvgFlavor::SeuratV3 || flavor == HvgFlavor::SeuratV3Paper) {
+    df.set("highly_variable_rank", Array::from_vector(highly_variable_rank));
+    df.set("means", Array::from_vector(means));
+    df.set("variances", Array::from_vector(variances));
+    df.set("variances_norm", Array::from_vector(variances_norm));
+    if (!highly_variable_nbatches.empty())
+      df.set("highly_variable_nbatches", Array::from_vector(highly_variable_nbatches));
+    return df;
+  }
+  df.set("means", Array::from_vector(means));
+  df.set("dispersions", Array::from_vector(dispersions));
+  df.set("dispersions_norm", Array::from_vector(dispersions_norm).astype(DType::Float32));
+  if (!highly_variable_nbatches.empty()) {
+    df.set("highly_variable_nbatches", Array::from_vector(highly_variable_nbatches));
+    std::vector<Bool8> in(highly_variable_intersection.begin(), highly_variable_intersection.end());
+    df.set("highly_variable_intersection", Array::from_vector(in));
+  }
+  return df;
+}
+
+HvgResult highly_variable_genes(const SparseMatrix& x, const HighlyVariableGenesOptions& opts, const HvgContext& ctx) {
+  return run(x, opts, ctx);
+}
+
+HvgResult highly_variable_genes(const Array& x, const HighlyVariableGenesOptions& opts, const HvgContext& ctx) {
+  return run(x, opts, ctx);
+}
+
+HvgResult highly_variable_genes(AnnData& adata, const HighlyVariableGenesOptions& opts) {
+  check_flavor(opts);
+  Element& x = obs_rep(adata, opts.layer, "highly_variable_genes");
+  HvgContext ctx;
+  if (auto it = adata.uns.find("log1p"); it != adata.uns.end() && it->second.is<Dict>()) {
+    const Dict& d = it->second.get<Dict>();
+    if (auto b = d.find("base"); b != d.end() && b->second.is<Array>() && b->second.get<Array>().size() == 1)
+      ctx.log1p_base = b->second.get<Array>().get_double(0);
+  }
+  if (opts.batch_key) {
+    if (!adata.obs.has(*opts.batch_key))
+      throw KeyError("highly_variable_genes: batch_key '" + *opts.batch_key + "' is not a column of obs");
+    const Column& c = adata.obs.at(*opts.batch_key);
+    Categorical cat;
+    if (auto* cc = std::get_if<Categorical>(&c)) cat = *cc;
+    else if (auto* sc = std::get_if<std::vector<std::string>>(&c)) cat = Categorical::from_strings(*sc);
+    else if (is_v3(opts)) {
+      // seurat_v3 groups by np.unique of any column's values.
+      std::vector<std::string> labels(static_cast<size_t>(column_length(c)));
+      for (size_t i = 0; i < labels.size(); ++i) labels[i] = column_cell_text(c, static_cast<int64_t>(i));
+      cat = Categorical::from_strings(labels);
+    } else
+      throw ValueError("highly_variable_genes: batch_key '" + *opts.batch_key + "' must be a categorical or string column, not " +
+                       column_kind(c));
+    ctx.batch_codes = cat.codes;
+    ctx.n_batches = static_cast<int32_t>(cat.n_categories());
+    ctx.gene_names = adata.var_names();
+  }
+  HvgResult r;
+  if (x.is<SparseMatrix>()) r = highly_variable_genes(x.get<SparseMatrix>(), opts, ctx);
+  else if (x.is<Array>()) r = highly_variable_genes(x.get<Array>(), opts, ctx);
+  else throw ValueError(std::string("highly_variable_genes: the expression matrix is a ") + x.kind());
+  if (!opts.inplace) return r;
+  Dict hvg;
+  hvg["flavor"] = std::string(hvg_flavor_name(opts.flavor));
+  adata.uns["hvg"] = Element(std::move(hvg));
+  const DataFrame df = r.to_frame(adata.var_names());
+  for (const auto& [name, col] : df.columns()) adata.var.set(name, col);
+  if (opts.subset) adata.subset_inplace(std::nullopt, indices_from_mask(r.highly_variable));
+  return r;
+}
+
+}  // namespace scanpp::pp

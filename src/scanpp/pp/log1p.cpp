@@ -1,0 +1,69 @@
+#include "scanpp/pp/log1p.hpp"
+
+#include <cmath>
+#include <span>
+
+#include "scanpp/core/error.hpp"
+#include "scanpp/pp/detail/rows.hpp"
+
+namespace scanpp::pp {
+
+using namespace detail;
+
+namespace {
+
+void check_base(std::optional<double> base) {
+  if (base && (!(*base > 0) || *base == 1.0))
+    throw ValueError("log1p: base must be positive and different from 1 (got " + std::to_string(*base) + ")");
+}
+
+// numpy's log1p in T, then a division by ln(base) also carried out in T.
+template <class T>
+void transform(std::span<T> v, std::optional<double> base) {
+  const T lb = base ? static_cast<T>(std::log(*base)) : T(1);
+  bool negative = false;
+  for (T x : v)
+    if (x < 0) {
+      negative = true;
+      break;
+    }
+  if (negative)
+    warn("log1p: the data contain negative values; log1p of values below -1 is NaN (is the matrix already log-transformed?)");
+  parallel_for(static_cast<int64_t>(v.size()), [&](int64_t i) {
+    T y = std::log1p(v[static_cast<size_t>(i)]);
+    if (base) y = y / lb;
+    v[static_cast<size_t>(i)] = y;
+  }, 1 << 16);
+}
+
+void transform_array(Array& a, std::optional<double> base) {
+  if (!dtype_is_float(a.dtype())) a = a.astype(DType::Float64);
+  if (a.dtype() == DType::Float32) transform(a.as<float>(), base);
+  else transform(a.as<double>(), base);
+}
+
+}  // namespace
+
+void log1p(SparseMatrix& x, std::optional<double> base) {
+  check_base(base);
+  transform_array(x.data, base);
+}
+
+void log1p(Array& x, std::optional<double> base) {
+  check_base(base);
+  transform_array(x, base);
+}
+
+void log1p(AnnData& adata, const Log1pOptions& opts) {
+  check_base(opts.base);
+  if (adata.uns.count("log1p")) warn("log1p: adata.X seems to be already log-transformed.");
+  Element& x = obs_rep(adata, opts.layer, "log1p");
+  if (x.is<SparseMatrix>()) log1p(x.get<SparseMatrix>(), opts.base);
+  else if (x.is<Array>()) log1p(x.get<Array>(), opts.base);
+  else throw ValueError(std::string("log1p: the matrix to transform is a ") + x.kind());
+  Dict d;
+  if (opts.base) d["base"] = Array::scalar(*opts.base);
+  adata.uns["log1p"] = Element(std::move(d));
+}
+
+}  // namespace scanpp::pp
