@@ -10,6 +10,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/datasets/synthetic.hpp"
 #include "scanpp/io/read.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
 
@@ -85,6 +86,32 @@ int main(int argc, char** argv) {
   bool quiet = false;
   run->add_flag("-q,--quiet", quiet, "No progress lines");
 
+  // `scanpp pp NAME IN OUT key=value ...` runs one pipeline step on a file, so
+  // every function has a subcommand with the same parameter checking.
+  std::string fn_name, fn_in, fn_out;
+  std::vector<std::string> fn_params;
+  std::vector<CLI::App*> fn_cmds;
+  for (const char* ns : {"pp", "tl"}) {
+    auto* c = app.add_subcommand(ns, std::string("Run one sc.") + ns + " function on a file: " + ns +
+                                         " NAME IN OUT [param=value ...] (values in YAML, e.g. qc_vars=[mt])");
+    c->add_option("NAME", fn_name, "Function name, e.g. filter_cells")->required();
+    c->add_option("IN", fn_in, "Input file")->required();
+    c->add_option("OUT", fn_out, "Output .h5ad or .loom")->required();
+    c->add_option("PARAMS", fn_params, "param=value pairs");
+    fn_cmds.push_back(c);
+  }
+
+  datasets::SyntheticOptions syn;
+  std::string syn_out;
+  auto* ds = app.add_subcommand("datasets", "Generate datasets");
+  ds->require_subcommand(1);
+  auto* synth = ds->add_subcommand("synthetic", "Synthetic UMI counts (negative binomial, clusters), written block by block");
+  synth->add_option("--cells", syn.n_cells, "Number of cells")->check(CLI::PositiveNumber);
+  synth->add_option("--genes", syn.n_genes, "Number of genes")->check(CLI::PositiveNumber);
+  synth->add_option("--clusters", syn.n_clusters, "Number of clusters")->check(CLI::PositiveNumber);
+  synth->add_option("--seed", syn.seed, "Random seed");
+  synth->add_option("-o,--output", syn_out, "Output .h5ad")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -96,6 +123,25 @@ int main(int argc, char** argv) {
     ro.format = io::parse_format(format);
     if (info->parsed()) return cmd_info(info_path, ro);
     if (convert->parsed()) return cmd_convert(conv_in, conv_out, ro, compression == "gzip" ? 4 : -1);
+    for (auto* c : fn_cmds)
+      if (c->parsed()) {
+        std::string yaml = "- read: {path: '" + fn_in + "'}\n- " + c->get_name() + "." + fn_name + ":\n";
+        if (fn_params.empty()) yaml += "    {}\n";
+        for (auto& kv : fn_params) {
+          const auto eq = kv.find('=');
+          if (eq == std::string::npos) throw ValueError("parameter '" + kv + "' is not of the form name=value");
+          yaml += "    " + kv.substr(0, eq) + ": " + kv.substr(eq + 1) + "\n";
+        }
+        yaml += "- write: {path: '" + fn_out + "'}\n";
+        pipeline::run_yaml(yaml, "command line", {.verbose = false});
+        std::cout << "wrote " << fn_out << "\n";
+        return 0;
+      }
+    if (synth->parsed()) {
+      datasets::write_synthetic_h5ad(syn_out, syn);
+      std::cout << "wrote " << syn_out << " (" << syn.n_cells << " cells x " << syn.n_genes << " genes)\n";
+      return 0;
+    }
     if (run->parsed()) {
       pipeline::RunOptions o;
       if (!run_out.empty()) o.output = run_out;

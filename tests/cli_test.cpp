@@ -1,0 +1,122 @@
+// The command line as a user meets it: summaries, conversions, and one clear
+// line with exit code 2 for every kind of bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "scanpp/io/h5ad.hpp"
+#include "scanpp/io/hdf5.hpp"
+#include "test_paths.hpp"
+
+using scanpp::testing::run_command;
+using scanpp::testing::shared;
+using scanpp::testing::TempDir;
+
+namespace {
+const std::string kCli = SCANPP_CLI;
+const std::string kPbmc = shared("data/pbmc3k/filtered_gene_bc_matrices/hg19");
+
+// Runs the CLI, expects exit 2 and exactly one line mentioning `needle`.
+void expect_user_error(const std::string& args, const std::string& needle) {
+  std::string out;
+  EXPECT_EQ(run_command(kCli + " " + args, &out), 2) << args << "\n" << out;
+  EXPECT_NE(out.find(needle), std::string::npos) << "'" << needle << "' not in: " << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(out.find("Segmentation"), std::string::npos);
+}
+
+// A copy of a small 10x folder with one file replaced.
+std::string broken_10x(const TempDir& tmp, const std::string& name, const std::string& file, const std::string& text) {
+  const std::string dir = tmp.file(name);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/genes.tsv") << "G1\tA\nG2\tB\nG3\tC\n";
+  std::ofstream(dir + "/barcodes.tsv") << "AAA-1\nCCC-1\n";
+  std::ofstream(dir + "/matrix.mtx") << "%%MatrixMarket matrix coordinate integer general\n3 2 3\n1 1 5\n2 2 1\n3 1 2\n";
+  std::ofstream(dir + "/" + file) << text;
+  return dir;
+}
+}  // namespace
+
+TEST(Cli, VersionAndInfo) {
+  std::string out;
+  ASSERT_EQ(run_command(kCli + " --version", &out), 0);
+  EXPECT_NE(out.find("scanpp 0."), std::string::npos) << out;
+  ASSERT_EQ(run_command(kCli + " info " + kPbmc, &out), 0) << out;
+  EXPECT_NE(out.find("n_obs × n_vars = 2700 × 32738"), std::string::npos) << out;
+  EXPECT_NE(out.find("2286884 stored values"), std::string::npos) << out;
+  EXPECT_NE(out.find("'gene_ids'"), std::string::npos) << out;
+}
+
+TEST(Cli, ConvertPbmc3kMatchesAnndata) {
+  TempDir tmp;
+  std::string out;
+  ASSERT_EQ(run_command(kCli + " --threads 2 convert " + kPbmc + " " + tmp.file("p.h5ad"), &out), 0) << out;
+  ASSERT_EQ(run_command("/usr/bin/python3 " + std::string(SCANPP_SOURCE_DIR) + "/tests/interop/compare_10x.py " +
+                            kPbmc + " " + tmp.file("p.h5ad"),
+                        &out),
+            0)
+      << out;
+  // And back through loom.
+  ASSERT_EQ(run_command(kCli + " convert " + tmp.file("p.h5ad") + " " + tmp.file("p.loom"), &out), 0) << out;
+  ASSERT_EQ(run_command(kCli + " info " + tmp.file("p.loom"), &out), 0) << out;
+  EXPECT_NE(out.find("2700 × 32738"), std::string::npos) << out;
+}
+
+TEST(Cli, BadInputIsOneLineAndExitCode2) {
+  TempDir tmp;
+  expect_user_error("info " + tmp.file("nope.h5ad"), "nope.h5ad");
+  expect_user_error("info " + broken_10x(tmp, "trunc", "matrix.mtx",
+                                         "%%MatrixMarket matrix coordinate integer general\n3 2 3\n1 1 5\n"),
+                    "matrix.mtx");
+  expect_user_error("info " + broken_10x(tmp, "genes", "genes.tsv", "G1\tA\nG2\tB\n"), "genes.tsv");
+  expect_user_error("info " + broken_10x(tmp, "barcodes", "barcodes.tsv", "AAA-1\n"), "barcodes.tsv");
+  expect_user_error("info " + broken_10x(tmp, "range", "matrix.mtx",
+                                         "%%MatrixMarket matrix coordinate integer general\n3 2 3\n1 1 5\n2 7 1\n3 1 2\n"),
+                    "out of range");
+  // An h5ad whose X/indptr is not monotonic.
+  {
+    scanpp::SparseMatrix x{scanpp::SparseFormat::CSR, 2, 2, scanpp::Array::from_vector(std::vector<float>{1, 2}),
+                           {0, 1}, {0, 1, 2}};
+    scanpp::AnnData ad{scanpp::Element(x)};
+    scanpp::io::write_h5ad(ad, tmp.file("bad.h5ad"));
+    scanpp::h5::Handle f = scanpp::h5::open_file(tmp.file("bad.h5ad"), true);
+    scanpp::h5::Handle d(H5Dopen2(f, "X/indptr", H5P_DEFAULT));
+    const int32_t bad[3] = {0, 2, 1};
+    H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, bad);
+  }
+  expect_user_error("info " + tmp.file("bad.h5ad"), "/X/indptr");
+  // An HDF5 file that is neither an h5ad nor a Cell Ranger matrix.
+  {
+    scanpp::h5::Handle f = scanpp::h5::create_file(tmp.file("other.h5"));
+    scanpp::h5::write_array(f, "numbers", scanpp::Array::from_vector(std::vector<int32_t>{1, 2, 3}));
+  }
+  expect_user_error("info " + tmp.file("other.h5"), "other.h5");
+  // A truncated h5ad.
+  {
+    std::ifstream in(shared("data/pbmc68k_reduced/pbmc68k_reduced.h5ad"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(tmp.file("trunc.h5ad"), std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+  }
+  expect_user_error("info " + tmp.file("trunc.h5ad"), "trunc.h5ad");
+  expect_user_error("info " + tmp.file("x.unknown"), "x.unknown");
+  expect_user_error("convert " + kPbmc + " " + tmp.file("out.txt"), "out.txt");
+  expect_user_error("pp filter_cells " + kPbmc + " " + tmp.file("o.h5ad") + " min_genes=200 max_genes=300",
+                    "exactly one");
+  expect_user_error("pp no_such_function " + kPbmc + " " + tmp.file("o.h5ad"), "unknown step 'pp.no_such_function'");
+  // Nothing was written by the failed commands.
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("o.h5ad")));
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("out.txt")));
+}
+
+TEST(Cli, PpSubcommandAndSyntheticData) {
+  TempDir tmp;
+  std::string out;
+  ASSERT_EQ(run_command(kCli + " datasets synthetic --cells 500 --genes 3000 --clusters 3 -o " + tmp.file("s.h5ad"), &out), 0)
+      << out;
+  ASSERT_EQ(run_command(kCli + " pp filter_cells " + tmp.file("s.h5ad") + " " + tmp.file("f.h5ad") + " min_genes=50", &out), 0)
+      << out;
+  scanpp::AnnData ad = scanpp::io::read_h5ad(tmp.file("f.h5ad"));
+  EXPECT_TRUE(ad.obs.has("n_genes"));
+  for (double n : ad.obs.numeric("n_genes")) EXPECT_GE(n, 50);
+}
