@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config
   libhdf5-dev hdf5-tools zlib1g-dev
   libeigen3-dev libopenblas-dev liblapack-dev libspectra-dev
-  libigraph-dev libglpk-dev libplfit-dev libhnswlib-dev libfftw3-dev libcairo2-dev fonts-dejavu-core
+  libigraph-dev libarpack2-dev libglpk-dev libplfit-dev libhnswlib-dev libfftw3-dev libcairo2-dev fonts-dejavu-core
   libcli11-dev nlohmann-json3-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-scipy python3-h5py python3-anndata python3-pandas python3-loompy

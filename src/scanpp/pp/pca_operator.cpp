@@ -1,0 +1,368 @@
+#include "scanpp/pp/pca_operator.hpp"
+
+#include <cblas.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "scanpp/core/error.hpp"
+#include "scanpp/core/parallel.hpp"
+
+namespace scanpp::pp::pca_detail {
+
+RowChunks::RowChunks(int64_t n_rows, int64_t min_rows, int64_t max_chunks) : n(n_rows) {
+  count = std::clamp<int64_t>((n_rows + min_rows - 1) / min_rows, 1, max_chunks);
+  size = std::max<int64_t>(1, (n_rows + count - 1) / count);
+  if (n_rows == 0) count = 0;
+}
+
+void CenteredOperator::gram_n(const double* u, double* out) const {
+  Eigen::MatrixXd U = Eigen::Map<const Eigen::VectorXd>(u, n_);
+  Eigen::MatrixXd w = tmul(U);
+  Eigen::MatrixXd y = mul(w);
+  Eigen::Map<Eigen::VectorXd>(out, n_) = y.col(0);
+}
+
+// Dense products go to OpenBLAS in row blocks taken in a fixed order; each
+// call splits only its output among BLAS threads, never the summation.
+Eigen::MatrixXd CenteredOperator::scatter_p() const {
+  Eigen::MatrixXd S = Eigen::MatrixXd::Zero(p_, p_);
+  const RowChunks chunks(n_, 2048, int64_t{1} << 40);
+  RowMatrix Xb;
+  for (int64_t c = 0; c < chunks.count; ++c) {
+    const int64_t rows = chunks.end(c) - chunks.begin(c);
+    dense_rows(chunks.begin(c), chunks.end(c), Xb);
+    Xb.rowwise() -= mean_.transpose();
+    // Row-major rows × p is column-major p × rows: S += Xbᵀ·Xb.
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, static_cast<int>(p_), static_cast<int>(rows), 1.0,
+                Xb.data(), static_cast<int>(p_), 1.0, S.data(), static_cast<int>(p_));
+  }
+  S.triangularView<Eigen::StrictlyUpper>() = S.transpose();
+  return S;
+}
+
+Eigen::MatrixXd CenteredOperator::scatter_n() const {
+  RowMatrix Xc;
+  dense_rows(0, n_, Xc);
+  Xc.rowwise() -= mean_.transpose();
+  Eigen::MatrixXd G = Eigen::MatrixXd::Zero(n_, n_);
+  cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, static_cast<int>(n_), static_cast<int>(p_), 1.0, Xc.data(),
+              static_cast<int>(p_), 0.0, G.data(), static_cast<int>(n_));
+  G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
+  return G;
+}
+
+namespace {
+
+// Row kernels of the dense operator: four 8-lane double accumulators combined
+// in a fixed order, so a row's result never depends on the thread count. The
+// clones let the loop use AVX2/AVX-512 where the machine has it (GCC may fuse
+// into FMA there, so results can differ in the last bits between machines,
+// never between runs on one machine). The loop is memory-bound: one pass
+// over X per operator call.
+typedef double v8d __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+
+// Eight values of x starting at x + j, widened to double, into `out` (a macro:
+// a function returning a 64-byte vector would change the ABI between clones).
+#define SCANPP_LOAD8_float(out, x)        \
+  do {                                    \
+    v8f f_;                               \
+    std::memcpy(&f_, (x), sizeof f_);     \
+    out = __builtin_convertvector(f_, v8d); \
+  } while (0)
+#define SCANPP_LOAD8_double(out, x) std::memcpy(&out, (x), sizeof out)
+
+#define SCANPP_ROW_KERNEL(T)                                                                  \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) double row_dot_##T(            \
+      const T* x, const double* v, int64_t p) {                                               \
+    v8d a0 = {0, 0, 0, 0, 0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;                             \
+    int64_t j = 0;                                                                            \
+    for (; j + 32 <= p; j += 32) {                                                            \
+      v8d v0, v1, v2, v3, x0, x1, x2, x3;                                                     \
+      std::memcpy(&v0, v + j, sizeof v0);                                                     \
+      std::memcpy(&v1, v + j + 8, sizeof v1);                                                 \
+      std::memcpy(&v2, v + j + 16, sizeof v2);                                                \
+      std::memcpy(&v3, v + j + 24, sizeof v3);                                                \
+      SCANPP_LOAD8_##T(x0, x + j);                                                            \
+      SCANPP_LOAD8_##T(x1, x + j + 8);                                                        \
+      SCANPP_LOAD8_##T(x2, x + j + 16);                                                       \
+      SCANPP_LOAD8_##T(x3, x + j + 24);                                                       \
+      a0 += x0 * v0;                                                                          \
+      a1 += x1 * v1;                                                                          \
+      a2 += x2 * v2;                                                                          \
+      a3 += x3 * v3;                                                                          \
+    }                                                                                         \
+    const v8d acc = (a0 + a1) + (a2 + a3);                                                    \
+    double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+    for (; j < p; ++j) s += static_cast<double>(x[j]) * v[j];                                 \
+    return s;                                                                                 \
+  }                                                                                           \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void row_axpy_##T(             \
+      double* z, double y, const T* x, int64_t p) {                                           \
+    const v8d yy = {y, y, y, y, y, y, y, y};                                                  \
+    int64_t j = 0;                                                                            \
+    for (; j + 8 <= p; j += 8) {                                                              \
+      v8d zz, xx;                                                                             \
+      std::memcpy(&zz, z + j, sizeof zz);                                                     \
+      SCANPP_LOAD8_##T(xx, x + j);                                                            \
+      zz += yy * xx;                                                                          \
+      std::memcpy(z + j, &zz, sizeof zz);                                                     \
+    }                                                                                         \
+    for (; j < p; ++j) z[j] += y * static_cast<double>(x[j]);                                 \
+  }
+
+SCANPP_ROW_KERNEL(float)
+SCANPP_ROW_KERNEL(double)
+#undef SCANPP_ROW_KERNEL
+#undef SCANPP_LOAD8_float
+#undef SCANPP_LOAD8_double
+
+inline double dot_acc(const float* x, const double* v, int64_t p) { return row_dot_float(x, v, p); }
+inline double dot_acc(const double* x, const double* v, int64_t p) { return row_dot_double(x, v, p); }
+inline void axpy_acc(double* z, double y, const float* x, int64_t p) { row_axpy_float(z, y, x, p); }
+inline void axpy_acc(double* z, double y, const double* x, int64_t p) { row_axpy_double(z, y, x, p); }
+
+template <class T>
+class DenseOperator final : public CenteredOperator {
+ public:
+  DenseOperator(const Array& X, bool center) : X_(X.as<T>().data()), chunks_(X.rows()) {
+    n_ = X.rows();
+    p_ = X.cols();
+    Eigen::VectorXd true_mean = Eigen::VectorXd::Zero(p_);
+    col_ss_ = Eigen::VectorXd::Zero(p_);
+    std::atomic<bool> finite{true};
+    // Gene blocks in parallel, rows in order inside each: two-pass mean and
+    // sum of squared deviations in double.
+    parallel_blocks(p_, 64, [&](int64_t a, int64_t b) {
+      std::vector<double> s(static_cast<size_t>(b - a), 0.0), q(static_cast<size_t>(b - a), 0.0);
+      for (int64_t r = 0; r < n_; ++r) {
+        const T* x = X_ + r * p_;
+        for (int64_t j = a; j < b; ++j) s[static_cast<size_t>(j - a)] += static_cast<double>(x[j]);
+      }
+      for (int64_t j = a; j < b; ++j) {
+        s[static_cast<size_t>(j - a)] /= static_cast<double>(n_);
+        if (!std::isfinite(s[static_cast<size_t>(j - a)])) finite = false;
+      }
+      for (int64_t r = 0; r < n_; ++r) {
+        const T* x = X_ + r * p_;
+        for (int64_t j = a; j < b; ++j) {
+          const double d = static_cast<double>(x[j]) - s[static_cast<size_t>(j - a)];
+          q[static_cast<size_t>(j - a)] += d * d;
+        }
+      }
+      for (int64_t j = a; j < b; ++j) {
+        true_mean[j] = s[static_cast<size_t>(j - a)];
+        col_ss_[j] = q[static_cast<size_t>(j - a)];
+      }
+    });
+    if (!finite) throw ValueError("pca: X contains NaN or infinity");
+    mean_ = center ? true_mean : Eigen::VectorXd::Zero(p_);
+  }
+
+  void gram_p(const double* v, double* out) const override {
+    double mu_v = 0;
+    for (int64_t j = 0; j < p_; ++j) mu_v += mean_[j] * v[j];
+    const size_t P = static_cast<size_t>(p_);
+    std::vector<double> parts(static_cast<size_t>(chunks_.count) * P, 0.0);
+    std::vector<double> ysum(static_cast<size_t>(chunks_.count), 0.0);
+    parallel_blocks(chunks_.count, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double* z = parts.data() + static_cast<size_t>(c) * P;
+        double ys = 0;
+        for (int64_t r = chunks_.begin(c); r < chunks_.end(c); ++r) {
+          const T* x = X_ + r * p_;
+          const double y = dot_acc(x, v, p_) - mu_v;
+          axpy_acc(z, y, x, p_);
+          ys += y;
+        }
+        ysum[static_cast<size_t>(c)] = ys;
+      }
+    });
+    double ys = 0;
+    for (double y : ysum) ys += y;
+    for (int64_t j = 0; j < p_; ++j) out[j] = 0;
+    for (int64_t c = 0; c < chunks_.count; ++c) {
+      const double* z = parts.data() + static_cast<size_t>(c) * P;
+      for (int64_t j = 0; j < p_; ++j) out[j] += z[j];
+    }
+    for (int64_t j = 0; j < p_; ++j) out[j] -= mean_[j] * ys;
+  }
+
+  Eigen::MatrixXd mul(const Eigen::MatrixXd& V) const override {
+    const int64_t b = V.cols();
+    Eigen::MatrixXd out(n_, b);
+    const Eigen::RowVectorXd muV = mean_.transpose() * V;
+    const RowChunks chunks(n_, 2048, int64_t{1} << 40);
+    RowMatrix Xb;
+    for (int64_t c = 0; c < chunks.count; ++c) {
+      const int64_t r0 = chunks.begin(c), rows = chunks.end(c) - r0;
+      dense_rows(r0, r0 + rows, Xb);
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(b),
+                  static_cast<int>(p_), 1.0, Xb.data(), static_cast<int>(p_), V.data(), static_cast<int>(p_), 0.0,
+                  out.data() + r0, static_cast<int>(n_));
+    }
+    out.rowwise() -= muV;
+    return out;
+  }
+
+  Eigen::MatrixXd tmul(const Eigen::MatrixXd& U) const override {
+    const int64_t b = U.cols();
+    Eigen::MatrixXd out = Eigen::MatrixXd::Zero(p_, b);
+    const RowChunks chunks(n_, 2048, int64_t{1} << 40);
+    RowMatrix Xb;
+    for (int64_t c = 0; c < chunks.count; ++c) {
+      const int64_t r0 = chunks.begin(c), rows = chunks.end(c) - r0;
+      dense_rows(r0, r0 + rows, Xb);
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(p_), static_cast<int>(b),
+                  static_cast<int>(rows), 1.0, Xb.data(), static_cast<int>(p_), U.data() + r0,
+                  static_cast<int>(n_), 1.0, out.data(), static_cast<int>(p_));
+    }
+    out -= mean_ * U.colwise().sum();
+    return out;
+  }
+
+  void dense_rows(int64_t r0, int64_t r1, RowMatrix& out) const override {
+    out.resize(r1 - r0, p_);
+    parallel_blocks(r1 - r0, 64, [&](int64_t a, int64_t e) {
+      for (int64_t r = a; r < e; ++r) {
+        const T* x = X_ + (r0 + r) * p_;
+        double* o = out.data() + r * p_;
+        for (int64_t j = 0; j < p_; ++j) o[j] = static_cast<double>(x[j]);
+      }
+    });
+  }
+
+ private:
+  const T* X_;
+  RowChunks chunks_;
+};
+
+template <class T>
+class SparseOperator final : public CenteredOperator {
+ public:
+  SparseOperator(const SparseMatrix& X, bool center) {
+    n_ = X.n_rows;
+    p_ = X.n_cols;
+    if (X.format == SparseFormat::CSR) {
+      csr_ = X;
+      csc_ = convert_format(X, SparseFormat::CSC);
+    } else {
+      csc_ = X;
+      csr_ = convert_format(X, SparseFormat::CSR);
+    }
+    Eigen::VectorXd true_mean = Eigen::VectorXd::Zero(p_);
+    col_ss_ = Eigen::VectorXd::Zero(p_);
+    const T* d = csc_.data.as<T>().data();
+    std::atomic<bool> finite{true};
+    // Scanpy's mean_var: E[x²] − μ² with every value widened to double first.
+    parallel_blocks(p_, 256, [&](int64_t a, int64_t b) {
+      for (int64_t g = a; g < b; ++g) {
+        double s = 0, q = 0;
+        for (int64_t k = csc_.indptr[static_cast<size_t>(g)]; k < csc_.indptr[static_cast<size_t>(g) + 1]; ++k) {
+          const double x = static_cast<double>(d[k]);
+          s += x;
+          q += x * x;
+        }
+        if (!std::isfinite(s) || !std::isfinite(q)) finite = false;
+        const double mu = s / static_cast<double>(n_);
+        true_mean[g] = mu;
+        col_ss_[g] = q - static_cast<double>(n_) * mu * mu;
+      }
+    });
+    if (!finite) throw ValueError("pca: X contains NaN or infinity");
+    mean_ = center ? true_mean : Eigen::VectorXd::Zero(p_);
+  }
+
+  void gram_p(const double* v, double* out) const override {
+    double mu_v = 0;
+    for (int64_t j = 0; j < p_; ++j) mu_v += mean_[j] * v[j];
+    std::vector<double> y(static_cast<size_t>(n_));
+    const T* rd = csr_.data.as<T>().data();
+    parallel_blocks(n_, 1024, [&](int64_t a, int64_t b) {
+      for (int64_t r = a; r < b; ++r) {
+        double s = 0;
+        for (int64_t k = csr_.indptr[static_cast<size_t>(r)]; k < csr_.indptr[static_cast<size_t>(r) + 1]; ++k)
+          s += static_cast<double>(rd[k]) * v[csr_.indices[static_cast<size_t>(k)]];
+        y[static_cast<size_t>(r)] = s - mu_v;
+      }
+    });
+    double ys = 0;
+    for (double e : y) ys += e;
+    const T* cd = csc_.data.as<T>().data();
+    parallel_blocks(p_, 256, [&](int64_t a, int64_t b) {
+      for (int64_t g = a; g < b; ++g) {
+        double s = 0;
+        for (int64_t k = csc_.indptr[static_cast<size_t>(g)]; k < csc_.indptr[static_cast<size_t>(g) + 1]; ++k)
+          s += static_cast<double>(cd[k]) * y[static_cast<size_t>(csc_.indices[static_cast<size_t>(k)])];
+        out[g] = s - mean_[g] * ys;
+      }
+    });
+  }
+
+  Eigen::MatrixXd mul(const Eigen::MatrixXd& V) const override {
+    const int64_t b = V.cols();
+    const Eigen::MatrixXd Vt = V.transpose();  // b × p: each gene's row contiguous
+    const Eigen::VectorXd muV = Vt * mean_;
+    Eigen::MatrixXd outT(b, n_);
+    const T* rd = csr_.data.as<T>().data();
+    parallel_blocks(n_, 256, [&](int64_t a, int64_t e) {
+      for (int64_t r = a; r < e; ++r) {
+        auto o = outT.col(r);
+        o = -muV;
+        for (int64_t k = csr_.indptr[static_cast<size_t>(r)]; k < csr_.indptr[static_cast<size_t>(r) + 1]; ++k)
+          o += static_cast<double>(rd[k]) * Vt.col(csr_.indices[static_cast<size_t>(k)]);
+      }
+    });
+    return outT.transpose();
+  }
+
+  Eigen::MatrixXd tmul(const Eigen::MatrixXd& U) const override {
+    const int64_t b = U.cols();
+    const Eigen::MatrixXd Ut = U.transpose();  // b × n
+    const Eigen::VectorXd colsum = U.colwise().sum().transpose();
+    Eigen::MatrixXd outT(b, p_);
+    const T* cd = csc_.data.as<T>().data();
+    parallel_blocks(p_, 64, [&](int64_t a, int64_t e) {
+      for (int64_t g = a; g < e; ++g) {
+        auto o = outT.col(g);
+        o = -mean_[g] * colsum;
+        for (int64_t k = csc_.indptr[static_cast<size_t>(g)]; k < csc_.indptr[static_cast<size_t>(g) + 1]; ++k)
+          o += static_cast<double>(cd[k]) * Ut.col(csc_.indices[static_cast<size_t>(k)]);
+      }
+    });
+    return outT.transpose();
+  }
+
+  void dense_rows(int64_t r0, int64_t r1, RowMatrix& out) const override {
+    out.setZero(r1 - r0, p_);
+    const T* rd = csr_.data.as<T>().data();
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t k = csr_.indptr[static_cast<size_t>(r)]; k < csr_.indptr[static_cast<size_t>(r) + 1]; ++k)
+        out(r - r0, csr_.indices[static_cast<size_t>(k)]) += static_cast<double>(rd[k]);
+  }
+
+ private:
+  SparseMatrix csr_, csc_;
+};
+
+}  // namespace
+
+std::unique_ptr<CenteredOperator> make_dense_operator(const Array& X, bool center) {
+  if (X.ndim() != 2) throw ValueError("pca: X must be a 2-D matrix");
+  if (X.dtype() == DType::Float32) return std::make_unique<DenseOperator<float>>(X, center);
+  if (X.dtype() == DType::Float64) return std::make_unique<DenseOperator<double>>(X, center);
+  throw ValueError(std::string("pca: dense operator needs float32 or float64 values, got ") + dtype_name(X.dtype()));
+}
+
+std::unique_ptr<CenteredOperator> make_sparse_operator(const SparseMatrix& X, bool center) {
+  X.validate("", "X");
+  if (X.dtype() == DType::Float32) return std::make_unique<SparseOperator<float>>(X, center);
+  if (X.dtype() == DType::Float64) return std::make_unique<SparseOperator<double>>(X, center);
+  throw ValueError(std::string("pca: sparse operator needs float32 or float64 values, got ") +
+                   dtype_name(X.dtype()));
+}
+
+}  // namespace scanpp::pp::pca_detail

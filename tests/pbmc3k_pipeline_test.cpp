@@ -1,0 +1,82 @@
+// The whole PBMC 3k tutorial as the README's main job runs it
+// (examples/pbmc3k.yaml), checked end to end against Scanpy 1.11's goldens.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "scanpp/io/h5ad.hpp"
+#include "scanpp/io/npy.hpp"
+#include "scanpp/pipeline/pipeline.hpp"
+#include "test_paths.hpp"
+
+using namespace scanpp;
+using scanpp::testing::shared;
+
+namespace {
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size())) s.replace(p, from.size(), to);
+  return s;
+}
+std::vector<std::string> lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+double corr(const std::vector<double>& a, const std::vector<double>& b) {
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
+  ma /= a.size();
+  mb /= b.size();
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+}  // namespace
+
+TEST(Pbmc3kPipeline, ExampleReproducesScanpyGoldens) {
+  scanpp::testing::TempDir tmp;
+  std::ifstream in(std::string(SCANPP_SOURCE_DIR) + "/examples/pbmc3k.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string yaml = replace_all(ss.str(), "../shared", SCANPP_SHARED_DIR);
+  yaml = replace_all(yaml, "out/pbmc3k.h5ad", tmp.file("pbmc3k.h5ad"));
+  AnnData ad;
+  pipeline::run_yaml(yaml, "pbmc3k.yaml", {.verbose = false}, &ad);
+
+  // Cells and genes after filtering and HVG selection.
+  EXPECT_EQ(ad.obs_names(), lines(shared("golden/pbmc3k/filtered_barcodes.txt")));
+  EXPECT_EQ(ad.var_names(), lines(shared("golden/pbmc3k/genes_hvg.txt")));
+  EXPECT_EQ(ad.raw->var.index(), lines(shared("golden/pbmc3k/genes_filtered.txt")));
+  // X after regress_out + scale.
+  Array golden = io::read_npy(shared("golden/pbmc3k/X_scaled.npy"));
+  auto x = ad.X_dense().as<float>();
+  auto g = golden.as<float>();
+  ASSERT_EQ(x.size(), g.size());
+  double maxdev = 0;
+  for (size_t i = 0; i < x.size(); ++i) maxdev = std::max(maxdev, std::fabs(double(x[i]) - double(g[i])));
+  EXPECT_LT(maxdev, 1e-4);
+  // First 10 PCs as Scanpy's, sign included.
+  Array gp = io::read_npy(shared("golden/pbmc3k/X_pca.npy")).astype(DType::Float64);
+  const Array& pca = ad.obsm.at("X_pca").get<Array>();
+  const int64_t n = ad.n_obs(), k = pca.shape()[1], kg = gp.shape()[1];
+  for (int64_t c = 0; c < 10; ++c) {
+    std::vector<double> a(n), b(n);
+    for (int64_t i = 0; i < n; ++i) a[i] = pca.get_double(i * k + c), b[i] = gp.get_double(i * kg + c);
+    EXPECT_GT(corr(a, b), 0.9999) << "PC " << c;
+  }
+  // The graph, UMAP and Leiden ran and were written under Scanpy's keys.
+  EXPECT_EQ(ad.obsp.at("distances").get<SparseMatrix>().nnz(), 2638 * 9);
+  EXPECT_TRUE(ad.obsm.count("X_umap"));
+  EXPECT_GE(std::get<Categorical>(ad.obs.at("leiden")).n_categories(), 6);
+  AnnData back = io::read_h5ad(tmp.file("pbmc3k.h5ad"));
+  EXPECT_TRUE(back.obsm == ad.obsm);
+  EXPECT_TRUE(back.obs == ad.obs);
+}
