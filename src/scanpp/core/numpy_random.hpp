@@ -3,7 +3,8 @@
 // integer seed): MT19937 with Knuth's initialisation, bounded integers by
 // masked rejection, permutation by Fisher-Yates from the end. With these,
 // Scanpy steps that draw through the legacy API (subsample, downsample_counts'
-// numba kernel, which mirrors the same stream) select exactly the same items.
+// numba kernel, which mirrors the same stream, tl.sim's Euler noise) give
+// exactly numpy's draws.
 // Checked against numpy 1.24 and numba 0.56 in tests/subsample_test.cpp and
 // tests/downsample_counts_test.cpp.
 //
@@ -11,6 +12,7 @@
 // parallel code uses the counter-based streams of scanpp/core/random.hpp.
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <utility>
@@ -26,6 +28,7 @@ class NumpyRandomState {
 
   // np.random.seed(seed) for an integer seed (numpy's mt19937_seed).
   void reseed(uint32_t seed) {
+    has_gauss_ = false;
     mt_[0] = seed;
     for (uint32_t i = 1; i < kN; ++i) mt_[i] = 1812433253u * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + i;
     pos_ = kN;
@@ -45,6 +48,36 @@ class NumpyRandomState {
     const uint64_t hi = next_uint32();
     return (hi << 32) | next_uint32();
   }
+
+  // random_sample(): a 53-bit double in [0, 1) from two 32-bit draws.
+  double random_double() {
+    const uint64_t a = next_uint32() >> 5;
+    const uint64_t b = next_uint32() >> 6;
+    return (static_cast<double>(a) * 67108864.0 + static_cast<double>(b)) / 9007199254740992.0;
+  }
+
+  // randn(): Marsaglia's polar method; the second normal of each pair is kept
+  // for the next call, as numpy's legacy_gauss does.
+  double gauss() {
+    if (has_gauss_) {
+      has_gauss_ = false;
+      return gauss_;
+    }
+    double x1, x2, r2;
+    do {
+      x1 = 2.0 * random_double() - 1.0;
+      x2 = 2.0 * random_double() - 1.0;
+      r2 = x1 * x1 + x2 * x2;
+    } while (r2 >= 1.0 || r2 == 0.0);
+    const double f = std::sqrt(-2.0 * std::log(r2) / r2);
+    gauss_ = f * x1;
+    has_gauss_ = true;
+    return f * x2;
+  }
+
+  // binomial(1, p) for p <= 0.5: numpy's inversion algorithm, which for one
+  // trial reduces to one uniform compared with 1 - p.
+  int binomial_one(double p) { return random_double() > 1.0 - p ? 1 : 0; }
 
   // Uniform integer in [0, max] by masked rejection (numpy's random_interval and
   // the legacy bounded-integer path); max == 0 consumes nothing.
@@ -120,6 +153,8 @@ class NumpyRandomState {
   }
   std::array<uint32_t, kN> mt_{};
   uint32_t pos_ = kN;
+  bool has_gauss_ = false;
+  double gauss_ = 0.0;
 };
 
 }  // namespace scanpp::random
