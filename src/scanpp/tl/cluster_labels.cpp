@@ -197,4 +197,36 @@ Categorical cluster_categorical(const AnnData& adata, std::span<const int32_t> m
   return Categorical::from_strings(labels);
 }
 
+Partition make_partition(std::span<const int32_t> raw_membership, const EdgeList& edges, double resolution) {
+  Partition out;
+  out.membership = relabel_by_size(raw_membership);
+  int32_t k = 0;
+  for (int32_t c : out.membership) k = std::max(k, c + 1);
+  out.n_clusters = k;
+  out.modularity = modularity(edges, out.membership, resolution);
+  return out;
+}
+
+std::string cluster_into_obs(AnnData& adata, const SparseMatrix* given, const std::string& neighbors_key,
+                             const std::optional<std::string>& obsp, const std::optional<RestrictTo>& restrict_to,
+                             const std::string& key_added, const std::string& default_key,
+                             const std::function<Partition(const SparseMatrix&)>& partition) {
+  const SparseMatrix& graph = given ? *given : choose_graph(adata, neighbors_key, obsp);
+  if (graph.n_rows != adata.n_obs() || graph.n_cols != adata.n_obs())
+    throw ValueError(default_key + ": adjacency must be n_obs x n_obs");
+  std::vector<int64_t> cells;
+  SparseMatrix restricted;
+  const SparseMatrix* adj = &graph;
+  if (restrict_to) {
+    cells = restricted_cells(adata, *restrict_to);
+    restricted = restrict_adjacency(graph, cells);
+    adj = &restricted;
+  }
+  const Partition part = partition(*adj);
+  std::string key = key_added;
+  if (restrict_to && key == default_key) key += "_R";
+  adata.obs.set(key, cluster_categorical(adata, part.membership, restrict_to, cells));
+  return key;
+}
+
 }  // namespace scanpp::tl

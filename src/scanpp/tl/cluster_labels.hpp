@@ -4,6 +4,7 @@
 // clusters (restrict_to), measuring modularity, and writing a membership
 // vector as Scanpy's categorical of '0', '1', ... .
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -61,5 +62,25 @@ Categorical cluster_categorical(const AnnData& adata, std::span<const int32_t> m
 
 // The obsp submatrix of the restricted cells (rows and columns).
 SparseMatrix restrict_adjacency(const SparseMatrix& adjacency, std::span<const int64_t> cells);
+
+struct Partition {
+  std::vector<int32_t> membership;  // 0 = largest cluster
+  int32_t n_clusters = 0;
+  double modularity = 0.0;          // with the resolution used, on the graph used
+};
+
+// A community algorithm's raw membership relabelled by size, with its cluster
+// count and modularity on `edges` at `resolution`.
+Partition make_partition(std::span<const int32_t> raw_membership, const EdgeList& edges, double resolution);
+
+// The AnnData side of tl.leiden / tl.louvain: picks the graph (`given`, or
+// Scanpy's choice from neighbors_key / obsp), restricts it to restrict_to's
+// cells, runs `partition` on it and writes obs[key] as Scanpy's categorical.
+// The key is key_added, or '<default_key>_R' when restricting under the
+// default name; it is returned so the caller can write uns[key].
+std::string cluster_into_obs(AnnData& adata, const SparseMatrix* given, const std::string& neighbors_key,
+                             const std::optional<std::string>& obsp, const std::optional<RestrictTo>& restrict_to,
+                             const std::string& key_added, const std::string& default_key,
+                             const std::function<Partition(const SparseMatrix&)>& partition);
 
 }  // namespace scanpp::tl

@@ -15,8 +15,7 @@ Partition leiden_partition(const SparseMatrix& adjacency, const LeidenPartitionO
   if (!(opt.beta > 0.0)) throw ValueError("leiden: beta must be > 0");
   const EdgeList edges = undirected_edges(adjacency, opt.use_weights);
   const int64_t n = edges.n_vertices;
-  Partition out;
-  if (n == 0) return out;
+  if (n == 0) return {};
   // igraph's modularity objective is CPM with node weights = strengths and the
   // resolution divided by 2m (what python-igraph's community_leiden does).
   std::vector<double> strength(static_cast<size_t>(n), 0.0);
@@ -80,34 +79,19 @@ Partition leiden_partition(const SparseMatrix& adjacency, const LeidenPartitionO
     igraph_vector_destroy(&node_weights);
     IgraphSession::check(rc, "running igraph_community_leiden");
   }
-  out.membership = relabel_by_size(membership);
-  int32_t k = 0;
-  for (int32_t c : out.membership) k = std::max(k, c + 1);
-  out.n_clusters = k;
-  out.modularity = modularity(edges, out.membership, opt.resolution);
-  return out;
+  return make_partition(membership, edges, opt.resolution);
 }
 
 void leiden(AnnData& adata, const LeidenOptions& opt) {
-  const SparseMatrix& graph = opt.adjacency ? *opt.adjacency : choose_graph(adata, opt.neighbors_key, opt.obsp);
-  if (graph.n_rows != adata.n_obs() || graph.n_cols != adata.n_obs())
-    throw ValueError("leiden: adjacency must be n_obs x n_obs");
-  std::vector<int64_t> cells;
-  SparseMatrix restricted;
-  const SparseMatrix* adj = &graph;
-  if (opt.restrict_to) {
-    cells = restricted_cells(adata, *opt.restrict_to);
-    restricted = restrict_adjacency(graph, cells);
-    adj = &restricted;
-  }
-  const Partition part = leiden_partition(*adj, {.resolution = opt.resolution,
-                                                 .n_iterations = opt.n_iterations,
-                                                 .beta = opt.beta,
-                                                 .random_state = opt.random_state,
-                                                 .use_weights = opt.use_weights});
-  std::string key = opt.key_added;
-  if (opt.restrict_to && key == "leiden") key += "_R";
-  adata.obs.set(key, cluster_categorical(adata, part.membership, opt.restrict_to, cells));
+  const std::string key = cluster_into_obs(
+      adata, opt.adjacency, opt.neighbors_key, opt.obsp, opt.restrict_to, opt.key_added, "leiden",
+      [&](const SparseMatrix& adj) {
+        return leiden_partition(adj, {.resolution = opt.resolution,
+                                      .n_iterations = opt.n_iterations,
+                                      .beta = opt.beta,
+                                      .random_state = opt.random_state,
+                                      .use_weights = opt.use_weights});
+      });
   Dict params;
   params["resolution"] = Array::scalar<double>(opt.resolution);
   params["random_state"] = Array::scalar<int64_t>(opt.random_state);

@@ -32,12 +32,6 @@ struct LeidenPartitionOptions {
   bool use_weights = true;
 };
 
-struct Partition {
-  std::vector<int32_t> membership;  // 0 = largest cluster
-  int32_t n_clusters = 0;
-  double modularity = 0.0;          // with the resolution used, on the graph used
-};
-
 // The kernel: a partition of the square adjacency matrix's vertices.
 // Single-threaded (igraph); the result depends only on the input and seed.
 Partition leiden_partition(const SparseMatrix& adjacency, const LeidenPartitionOptions& opt = {});
