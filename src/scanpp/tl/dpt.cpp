@@ -1,0 +1,186 @@
+#include "scanpp/tl/dpt.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "scanpp/core/error.hpp"
+#include "scanpp/core/parallel.hpp"
+#include "scanpp/tl/diffmap.hpp"
+
+namespace scanpp::tl {
+
+std::vector<float> dpt_distances_from(const Array& eigen_basis, const Array& eigen_values, int64_t root,
+                                      std::span<const int32_t> component_labels) {
+  const int64_t k = eigen_values.size();
+  if (eigen_basis.ndim() != 2 || eigen_basis.cols() != k)
+    throw ValueError("dpt: the diffusion components must be an n x " + std::to_string(k) +
+                     " matrix matching the eigenvalues");
+  const int64_t n = eigen_basis.rows();
+  if (root < 0 || root >= n)
+    throw ValueError("dpt: root cell " + std::to_string(root) + " is out of range for " + std::to_string(n) +
+                     " cells");
+  if (!component_labels.empty() && static_cast<int64_t>(component_labels.size()) != n)
+    throw ValueError("dpt: component labels do not match the number of cells");
+  const std::vector<float> basis = eigen_basis.to_vector<float>();
+  const std::vector<float> lam = eigen_values.to_vector<float>();
+  // Scanpy's float32 threshold for the stationary (and near-stationary) components.
+  constexpr float kStationary = 0.9994f;
+  std::vector<float> weight(static_cast<size_t>(k));
+  for (int64_t l = 0; l < k; ++l) weight[l] = lam[l] / (1.0f - lam[l]);
+  std::vector<float> out(static_cast<size_t>(n));
+  const float* r = basis.data() + root * k;
+  // Scanpy sums the weighted terms and the stationary terms separately (two
+  // Python sums over float32 arrays), then adds them; the order is kept.
+  parallel_for(n, [&](int64_t x) {
+    const float* px = basis.data() + x * k;
+    float dyn = 0.0f, stat = 0.0f;
+    for (int64_t l = 0; l < k; ++l) {
+      if (lam[l] < kStationary) {
+        const float t = weight[l] * (r[l] - px[l]);
+        dyn += t * t;
+      }
+    }
+    for (int64_t l = 0; l < k; ++l) {
+      if (lam[l] >= kStationary) {
+        const float d = r[l] - px[l];
+        stat += d * d;
+      }
+    }
+    float row = dyn + stat;
+    if (!component_labels.empty() && component_labels[x] != component_labels[root])
+      row = std::numeric_limits<float>::infinity();
+    out[x] = std::sqrt(row);
+  });
+  return out;
+}
+
+std::vector<int32_t> connected_component_labels(const SparseMatrix& graph) {
+  if (graph.n_rows != graph.n_cols) throw ValueError("connected components: the graph must be square");
+  const int64_t n = graph.n_rows;
+  std::vector<int64_t> parent(static_cast<size_t>(n));
+  std::iota(parent.begin(), parent.end(), int64_t{0});
+  auto find = [&](int64_t a) {
+    while (parent[a] != a) {
+      parent[a] = parent[parent[a]];
+      a = parent[a];
+    }
+    return a;
+  };
+  for (int64_t m = 0; m < graph.n_major(); ++m)
+    for (int64_t p = graph.indptr[m]; p < graph.indptr[m + 1]; ++p) {
+      const int64_t a = find(m), b = find(graph.indices[p]);
+      if (a != b) parent[std::max(a, b)] = std::min(a, b);  // the root is the lowest vertex
+    }
+  std::vector<int32_t> label(static_cast<size_t>(n), -1);
+  int32_t next = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t r = find(i);
+    if (label[r] < 0) label[r] = next++;
+    label[i] = label[r];
+  }
+  return label;
+}
+
+std::vector<float> dpt_pseudotime(const Array& eigen_basis, const Array& eigen_values, int64_t root, int n_dcs,
+                                  std::span<const int32_t> component_labels) {
+  const int64_t k = eigen_values.size();
+  if (n_dcs < 1 || n_dcs > k)
+    throw ValueError("dpt: cannot use n_dcs=" + std::to_string(n_dcs) + " with " + std::to_string(k) +
+                     " diffusion components: compute diffmap with more components first");
+  if (eigen_basis.ndim() != 2 || eigen_basis.cols() != k)
+    throw ValueError("dpt: obsm['X_diffmap'] does not match uns['diffmap_evals']");
+  std::vector<int64_t> cols(static_cast<size_t>(n_dcs));
+  std::iota(cols.begin(), cols.end(), int64_t{0});
+  const Array basis = eigen_basis.take_cols(cols);
+  const Array evals = eigen_values.take_rows(cols);
+  std::vector<float> d = dpt_distances_from(basis, evals, root, component_labels);
+  float mx = -std::numeric_limits<float>::infinity();
+  for (float v : d)
+    if (v < std::numeric_limits<float>::infinity()) mx = std::max(mx, v);
+  for (float& v : d) v /= mx;
+  return d;
+}
+
+namespace {
+
+// Scanpy's _set_iroot_via_xroot: first cell of X with the smallest squared
+// distance to xroot, stopping early at an (almost) exact match.
+int64_t iroot_from_xroot(const AnnData& adata, const std::vector<double>& xroot) {
+  if (!adata.X) throw ValueError("dpt: xroot given but adata.X is missing");
+  const int64_t n = adata.n_obs(), p = adata.n_vars();
+  if (static_cast<int64_t>(xroot.size()) != p)
+    throw ValueError("dpt: the root vector xroot has " + std::to_string(xroot.size()) + " entries, X has " +
+                     std::to_string(p) + " genes");
+  std::vector<double> row(static_cast<size_t>(p));
+  auto fill_row = [&](int64_t i) {
+    if (adata.X->is<Array>()) {
+      const Array& x = adata.X->get<Array>();
+      for (int64_t g = 0; g < p; ++g) row[g] = x.get_double(i * p + g);
+    } else if (adata.X->is<SparseMatrix>()) {
+      const SparseMatrix& x = adata.X->get<SparseMatrix>();
+      std::fill(row.begin(), row.end(), 0.0);
+      if (x.format != SparseFormat::CSR) throw ValueError("dpt: xroot needs X as a dense or CSR matrix");
+      for (int64_t k = x.indptr[i]; k < x.indptr[i + 1]; ++k) row[x.indices[k]] += x.data.get_double(k);
+    } else {
+      throw ValueError("dpt: adata.X is neither a dense nor a sparse matrix");
+    }
+  };
+  double best = 1e10;
+  int64_t iroot = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    fill_row(i);
+    double dsq = 0;
+    for (int64_t g = 0; g < p; ++g) dsq += (row[g] - xroot[g]) * (row[g] - xroot[g]);
+    if (dsq < best) {
+      best = dsq;
+      iroot = i;
+      if (std::sqrt(best) < 1e-10) break;
+    }
+  }
+  return iroot;
+}
+
+int64_t root_cell(const AnnData& adata) {
+  if (auto it = adata.uns.find("iroot"); it != adata.uns.end()) {
+    if (!it->second.is<Array>() || it->second.get<Array>().size() != 1)
+      throw ValueError("dpt: uns['iroot'] must be a single integer");
+    const double v = it->second.get<Array>().get_double(0);
+    if (v != std::floor(v) || v < 0 || v >= static_cast<double>(adata.n_obs()))
+      throw ValueError("dpt: root cell index uns['iroot'] = " + std::to_string(v) + " does not exist for " +
+                       std::to_string(adata.n_obs()) + " cells");
+    return static_cast<int64_t>(v);
+  }
+  if (auto it = adata.uns.find("xroot"); it != adata.uns.end()) {
+    if (!it->second.is<Array>()) throw ValueError("dpt: uns['xroot'] must be a numeric vector");
+    return iroot_from_xroot(adata, it->second.get<Array>().to_vector<double>());
+  }
+  if (adata.var.has("xroot")) return iroot_from_xroot(adata, adata.var.numeric("xroot"));
+  throw ValueError("dpt: no root cell: set uns['iroot'] to a cell index, or uns['xroot'] / var['xroot'] to an "
+                   "expression vector");
+}
+
+}  // namespace
+
+void dpt(AnnData& adata, const DptOptions& opt) {
+  if (opt.n_branchings != 0)
+    throw ValueError("dpt: n_branchings > 0 (branching detection) is not supported; use tl.paga");
+  const SparseMatrix& w = detail::neighbors_connectivities(adata, opt.neighbors_key, "dpt");
+  const int64_t root = root_cell(adata);
+  if (adata.obsm.find("X_diffmap") == adata.obsm.end())
+    diffmap(adata, {.neighbors_key = opt.neighbors_key});
+  const auto& basis_el = adata.obsm.at("X_diffmap");
+  if (!basis_el.is<Array>()) throw ValueError("dpt: obsm['X_diffmap'] must be a dense array");
+  auto ev = adata.uns.find("diffmap_evals");
+  if (ev == adata.uns.end() || !ev->second.is<Array>())
+    throw KeyError("dpt: uns['diffmap_evals'] is missing: run tl.diffmap");
+  const std::vector<int32_t> labels = connected_component_labels(w);
+  const bool several = !labels.empty() && *std::max_element(labels.begin(), labels.end()) > 0;
+  std::vector<float> pt = dpt_pseudotime(basis_el.get<Array>(), ev->second.get<Array>(), root, opt.n_dcs,
+                                         several ? std::span<const int32_t>(labels) : std::span<const int32_t>());
+  adata.uns["iroot"] = Array::scalar<int64_t>(root);
+  adata.obs.set("dpt_pseudotime", Array::from_vector(pt));
+}
+
+}  // namespace scanpp::tl

@@ -1,0 +1,166 @@
+// tl.dpt against Scanpy 1.11.5's golden pseudotime (pbmc3k, root cell 0).
+#include "scanpp/tl/dpt.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <numeric>
+
+#include "golden_support.hpp"
+#include "scanpp/core/error.hpp"
+#include "scanpp/core/parallel.hpp"
+#include "scanpp/io/h5ad.hpp"
+#include "scanpp/tl/diffmap.hpp"
+
+namespace {
+
+using scanpp::AnnData;
+using scanpp::Array;
+using scanpp::SparseMatrix;
+
+// Scanpy's graph and diffusion map, without X (not needed with uns['iroot']).
+const AnnData& golden_input() {
+  static const std::unique_ptr<AnnData> a = [] {
+    AnnData full = scanpp::io::read_h5ad(golden::shared("golden/pbmc3k/pbmc3k_scanpy.h5ad"));
+    auto g = std::make_unique<AnnData>();
+    g->obs = scanpp::DataFrame(full.obs.index());
+    g->var = scanpp::DataFrame(std::vector<std::string>{});
+    g->obsp = full.obsp;
+    g->obsm["X_diffmap"] = full.obsm.at("X_diffmap");
+    g->uns["diffmap_evals"] = full.uns.at("diffmap_evals");
+    g->uns["neighbors"] = full.uns.at("neighbors");
+    g->uns["iroot"] = Array::scalar<int64_t>(0);
+    return g;
+  }();
+  return *a;
+}
+
+std::vector<double> golden_pseudotime() {
+  const auto csv = golden::read_csv(golden::shared("golden/pbmc3k/dpt_pseudotime.csv"));
+  return csv.numeric("dpt_pseudotime");
+}
+
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<size_t> o(v.size());
+  std::iota(o.begin(), o.end(), 0);
+  std::sort(o.begin(), o.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (size_t i = 0; i < o.size();) {
+    size_t j = i;
+    while (j + 1 < o.size() && v[o[j + 1]] == v[o[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) r[o[k]] = 0.5 * static_cast<double>(i + j);
+    i = j + 1;
+  }
+  return r;
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const auto ra = ranks(a), rb = ranks(b);
+  const double n = static_cast<double>(a.size()), m = (n - 1) / 2;
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    sab += (ra[i] - m) * (rb[i] - m);
+    saa += (ra[i] - m) * (ra[i] - m);
+    sbb += (rb[i] - m) * (rb[i] - m);
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+
+std::vector<double> pseudotime_of(const AnnData& a) { return a.obs.numeric("dpt_pseudotime"); }
+
+TEST(DptTest, MatchesScanpyFromScanpysDiffusionMap) {
+  AnnData a = golden_input();
+  scanpp::tl::dpt(a);
+  const auto got = pseudotime_of(a), ref = golden_pseudotime();
+  ASSERT_EQ(got.size(), ref.size());
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - ref[i]));
+  std::printf("same diffusion map: max |pseudotime - scanpy| = %.3g\n", worst);
+  EXPECT_LT(worst, 1e-6);
+  EXPECT_EQ(got[0], 0.0);
+  EXPECT_EQ(*std::max_element(got.begin(), got.end()), 1.0);
+  EXPECT_EQ(a.obs.at("dpt_pseudotime").index(), 0u);  // an Array column
+  EXPECT_EQ(std::get<Array>(a.obs.at("dpt_pseudotime")).dtype(), scanpp::DType::Float32);
+}
+
+TEST(DptTest, MatchesScanpyFromOwnDiffusionMap) {
+  AnnData a = golden_input();
+  a.obsm.erase("X_diffmap");  // dpt runs diffmap itself
+  a.uns.erase("diffmap_evals");
+  scanpp::tl::dpt(a);
+  ASSERT_TRUE(a.obsm.count("X_diffmap"));
+  const auto got = pseudotime_of(a), ref = golden_pseudotime();
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - ref[i]));
+  const double rho = spearman(got, ref);
+  std::printf("own diffusion map: spearman = %.7f, max |pseudotime - scanpy| = %.3g\n", rho, worst);
+  EXPECT_GE(rho, 0.999);
+  EXPECT_LT(worst, 1e-5);
+}
+
+TEST(DptTest, BitIdenticalForOneAndTwoThreads) {
+  AnnData a1 = golden_input(), a2 = golden_input();
+  scanpp::set_num_threads(1);
+  scanpp::tl::dpt(a1);
+  scanpp::set_num_threads(2);
+  scanpp::tl::dpt(a2);
+  EXPECT_TRUE(std::get<Array>(a1.obs.at("dpt_pseudotime")) == std::get<Array>(a2.obs.at("dpt_pseudotime")));
+  scanpp::set_num_threads(0);  // back to the default for the suites that follow
+}
+
+// Two disconnected rings: the cells of the other ring are unreachable (inf),
+// the root can be found from xroot, and the pseudotime of the root's ring
+// spans [0, 1].
+TEST(DptTest, DisconnectedGraphAndXroot) {
+  const int64_t half = 10, n = 2 * half;
+  std::vector<float> w(static_cast<size_t>(n * n), 0.0f);
+  for (int64_t r = 0; r < 2; ++r)
+    for (int64_t i = 0; i < half; ++i) {
+      const int64_t a = r * half + i, b = r * half + (i + 1) % half;
+      w[a * n + b] = w[b * n + a] = 0.5f + 0.05f * static_cast<float>(i);
+    }
+  AnnData ad;
+  std::vector<std::string> names;
+  for (int64_t i = 0; i < n; ++i) names.push_back("c" + std::to_string(i));
+  ad.obs = scanpp::DataFrame(names);
+  ad.var = scanpp::DataFrame(std::vector<std::string>{"g0", "g1"});
+  std::vector<float> x;
+  for (int64_t i = 0; i < n; ++i) {
+    x.push_back(static_cast<float>(i));
+    x.push_back(static_cast<float>(i % 3));
+  }
+  ad.X = Array::from_vector(x, {n, 2});
+  ad.obsp["connectivities"] = scanpp::dense_to_csr(Array::from_vector(w, {n, n}));
+  scanpp::Dict nb;
+  nb["connectivities_key"] = std::string("connectivities");
+  ad.uns["neighbors"] = nb;
+  ad.uns["xroot"] = Array::from_vector(std::vector<double>{3.1, 0.1});  // closest to cell 3
+  scanpp::tl::dpt(ad, {.n_dcs = 5});
+  EXPECT_EQ(ad.uns.at("iroot").get<Array>().get_double(0), 3.0);
+  const auto pt = pseudotime_of(ad);
+  EXPECT_EQ(pt[3], 0.0);
+  double mx = 0;
+  for (int64_t i = 0; i < half; ++i) {
+    EXPECT_TRUE(std::isfinite(pt[i]));
+    mx = std::max(mx, pt[i]);
+  }
+  EXPECT_EQ(mx, 1.0);
+  for (int64_t i = half; i < n; ++i) EXPECT_TRUE(std::isinf(pt[i]));
+  const auto labels = scanpp::tl::connected_component_labels(ad.obsp.at("connectivities").get<SparseMatrix>());
+  EXPECT_EQ(labels[0], 0);
+  EXPECT_EQ(labels[n - 1], 1);
+}
+
+TEST(DptTest, BadInputIsRejected) {
+  AnnData a = golden_input();
+  EXPECT_THROW(scanpp::tl::dpt(a, {.n_dcs = 16}), scanpp::ValueError);
+  EXPECT_THROW(scanpp::tl::dpt(a, {.n_branchings = 1}), scanpp::ValueError);
+  a.uns["iroot"] = Array::scalar<int64_t>(5000);
+  EXPECT_THROW(scanpp::tl::dpt(a), scanpp::ValueError);
+  a.uns.erase("iroot");
+  EXPECT_THROW(scanpp::tl::dpt(a), scanpp::ValueError);  // no root at all
+}
+
+}  // namespace
