@@ -2,6 +2,9 @@
 #include "scanpp/datasets/grn_datasets.hpp"
 #include "scanpp/datasets/synthetic.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
+#include "scanpp/tl/diffmap.hpp"
+#include "scanpp/tl/dpt.hpp"
+#include "scanpp/tl/paga.hpp"
 #include "scanpp/tl/leiden.hpp"
 #include "scanpp/tl/louvain.hpp"
 #include "scanpp/tl/umap.hpp"
@@ -46,6 +49,33 @@ void add_tl_steps(StepTable& t) {
     o.neighbors_key = p.get<std::string>("neighbors_key", o.neighbors_key);
     o.obsp = p.opt<std::string>("obsp");
     return [o](AnnData& ad) { tl::louvain(ad, o); };
+  };
+  t["tl.diffmap"] = [](Params& p) -> StepFn {
+    tl::DiffmapOptions o;
+    o.n_comps = p.get<int>("n_comps", o.n_comps);
+    o.neighbors_key = p.get<std::string>("neighbors_key", o.neighbors_key);
+    o.random_state = p.get<int64_t>("random_state", 0);
+    return [o](AnnData& ad) { tl::diffmap(ad, o); };
+  };
+  t["tl.dpt"] = [](Params& p) -> StepFn {
+    tl::DptOptions o;
+    o.n_dcs = p.get<int>("n_dcs", o.n_dcs);
+    o.n_branchings = p.get<int>("n_branchings", o.n_branchings);
+    if (o.n_branchings != 0) p.fail("n_branchings > 0 (branch detection) is not implemented yet");
+    o.min_group_size = p.get<double>("min_group_size", o.min_group_size);
+    o.allow_kendall_tau_shift = p.get<bool>("allow_kendall_tau_shift", o.allow_kendall_tau_shift);
+    o.neighbors_key = p.get<std::string>("neighbors_key", o.neighbors_key);
+    return [o](AnnData& ad) { tl::dpt(ad, o); };
+  };
+  t["tl.paga"] = [](Params& p) -> StepFn {
+    tl::PagaOptions o;
+    o.groups = p.get<std::string>("groups", "");
+    o.model = p.get<std::string>("model", o.model);
+    if (o.model != "v1.2") p.fail("only model 'v1.2' (Scanpy's default) is implemented");
+    o.use_rna_velocity = p.get<bool>("use_rna_velocity", false);
+    if (o.use_rna_velocity) p.fail("use_rna_velocity is not implemented");
+    o.neighbors_key = p.get<std::string>("neighbors_key", o.neighbors_key);
+    return [o](AnnData& ad) { tl::paga(ad, o); };
   };
   t["datasets.synthetic"] = [](Params& p) -> StepFn {
     datasets::SyntheticOptions o;
