@@ -10,6 +10,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/datasets/grn_datasets.hpp"
 #include "scanpp/datasets/synthetic.hpp"
 #include "scanpp/io/read.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
@@ -111,6 +112,14 @@ int main(int argc, char** argv) {
   synth->add_option("--clusters", syn.n_clusters, "Number of clusters")->check(CLI::PositiveNumber);
   synth->add_option("--seed", syn.seed, "Random seed");
   synth->add_option("-o,--output", syn_out, "Output .h5ad")->required();
+  std::string grn_out, grn_models = datasets::kDefaultSimModelsDir;
+  std::vector<CLI::App*> grn_cmds;
+  for (const char* name : {"krumsiek11", "toggleswitch"}) {
+    auto* c = ds->add_subcommand(name, std::string("Simulate Scanpy's ") + name + " gene regulatory network (tl.sim)");
+    c->add_option("-o,--output", grn_out, "Output .h5ad")->required();
+    c->add_option("--models-dir", grn_models, "Folder with the model files");
+    grn_cmds.push_back(c);
+  }
 
   try {
     app.parse(argc, argv);
@@ -135,6 +144,13 @@ int main(int argc, char** argv) {
         yaml += "- write: {path: '" + fn_out + "'}\n";
         pipeline::run_yaml(yaml, "command line", {.verbose = false});
         std::cout << "wrote " << fn_out << "\n";
+        return 0;
+      }
+    for (auto* c : grn_cmds)
+      if (c->parsed()) {
+        AnnData ad = c->get_name() == "krumsiek11" ? datasets::krumsiek11(grn_models) : datasets::toggleswitch(grn_models);
+        io::write(ad, grn_out);
+        std::cout << "wrote " << grn_out << "\n" << ad.summary() << "\n";
         return 0;
       }
     if (synth->parsed()) {

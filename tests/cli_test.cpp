@@ -120,3 +120,16 @@ TEST(Cli, PpSubcommandAndSyntheticData) {
   EXPECT_TRUE(ad.obs.has("n_genes"));
   for (double n : ad.obs.numeric("n_genes")) EXPECT_GE(n, 50);
 }
+
+TEST(Cli, SimulatedDatasets) {
+  TempDir tmp;
+  std::string out;
+  const std::string models = " --models-dir " + shared("data/sim_models");
+  ASSERT_EQ(run_command(kCli + " datasets krumsiek11 -o " + tmp.file("k.h5ad") + models, &out), 0) << out;
+  EXPECT_NE(out.find("640 × 11"), std::string::npos) << out;
+  ASSERT_EQ(run_command(kCli + " datasets toggleswitch -o " + tmp.file("t.h5ad") + models, &out), 0) << out;
+  scanpp::AnnData t = scanpp::io::read_h5ad(tmp.file("t.h5ad"));
+  EXPECT_EQ(t.n_vars(), 2);
+  EXPECT_TRUE(t.obs.has("time"));
+  expect_user_error("datasets krumsiek11 -o " + tmp.file("x.h5ad") + " --models-dir " + tmp.file("none"), "none");
+}
