@@ -102,3 +102,47 @@ TEST(H5adInterop, PythonFileSurvivesScanppRoundTrip) {
   io::write_h5ad(io::read_h5ad(tmp.file("a.h5ad")), tmp.file("b.h5ad"));
   EXPECT_EQ(run_command(py("compare_h5ad.py") + " " + tmp.file("a.h5ad") + " " + tmp.file("b.h5ad"), &out), 0) << out;
 }
+
+TEST(H5adInterop, ReadsAnndata07Layout) {
+  TempDir tmp;
+  std::string out;
+  ASSERT_EQ(run_command(py("write_legacy_h5ad.py") + " v07 " + tmp.file("v07.h5ad"), &out), 0) << out;
+  AnnData a = io::read_h5ad(tmp.file("v07.h5ad"));
+  EXPECT_EQ(a.obs.index(), (std::vector<std::string>{"a", "b", "c"}));
+  auto& cat = std::get<Categorical>(a.obs.at("louvain"));
+  EXPECT_EQ(cat.string_categories(), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(cat.codes, (std::vector<int32_t>{1, 0, 1}));
+  EXPECT_EQ(a.obs.numeric("n"), (std::vector<double>{5, 6, 7}));
+  EXPECT_EQ(a.X_sparse().nnz(), 3);
+  auto& p = a.uns.at("neighbors").get<Dict>().at("params").get<Dict>();
+  EXPECT_EQ(p.at("n_neighbors").get<Array>().scalar_value<int64_t>(), 15);
+  EXPECT_EQ(p.at("method").get<std::string>(), "umap");
+  EXPECT_EQ(a.uns.at("colors").get<StringArray>().values.size(), 2u);
+  ASSERT_TRUE(a.raw);
+  EXPECT_EQ(a.raw->var.index()[2], "g3");
+}
+
+TEST(H5adInterop, ReadsAnndata06Layout) {
+  TempDir tmp;
+  std::string out;
+  ASSERT_EQ(run_command(py("write_legacy_h5ad.py") + " v06 " + tmp.file("v06.h5ad"), &out), 0) << out;
+  AnnData a = io::read_h5ad(tmp.file("v06.h5ad"));
+  EXPECT_EQ(a.obs.index(), (std::vector<std::string>{"a", "b", "c"}));
+  auto& cat = std::get<Categorical>(a.obs.at("louvain"));  // folded from uns['louvain_categories']
+  EXPECT_EQ(cat.string_categories(), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(cat.codes, (std::vector<int32_t>{1, 0, 1}));
+  EXPECT_FALSE(a.uns.count("louvain_categories"));
+  EXPECT_EQ(a.obs.numeric("n_genes")[2], 30.0);
+  EXPECT_EQ(std::get<std::vector<std::string>>(a.var.at("gene_ids"))[1], "E2");
+  EXPECT_EQ(a.X_sparse().nnz(), 3);
+  EXPECT_EQ(a.obsp.at("connectivities").get<SparseMatrix>().nnz(), 2);  // moved out of uns['neighbors']
+  ASSERT_TRUE(a.raw);
+  EXPECT_EQ(a.raw->X->get<SparseMatrix>().nnz(), 3);
+  // And it is written back in the current layout, which anndata 0.8 reads.
+  io::write_h5ad(a, tmp.file("new.h5ad"));
+  ASSERT_EQ(run_command("/usr/bin/python3 -c \"import anndata; a = anndata.read_h5ad('" + tmp.file("new.h5ad") +
+                            "'); assert list(a.obs['louvain']) == ['y', 'x', 'y'], a.obs\"",
+                        &out),
+            0)
+      << out;
+}
