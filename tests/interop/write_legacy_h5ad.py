@@ -19,31 +19,36 @@ data = np.array([1.5, 2.0, 3.0], dtype=np.float32)
 indices = np.array([0, 2, 1], dtype=np.int32)
 indptr = np.array([0, 2, 2, 3], dtype=np.int64)
 
+
+def frame_07(parent, name, index, columns=()):
+    """An anndata 0.7 dataframe group (encoding 0.1.0) with a string index."""
+    g = parent.create_group(name)
+    g.attrs["encoding-type"] = "dataframe"
+    g.attrs["encoding-version"] = "0.1.0"
+    g.attrs["_index"] = "_index"
+    g.attrs["column-order"] = np.array(list(columns), dtype=object) if columns else np.array([], dtype=np.float64)
+    g.create_dataset("_index", data=np.array(index, dtype=object), dtype=str_t)
+    return g
+
+
+def csr_07(parent, name):
+    g = parent.create_group(name)
+    g.attrs["encoding-type"] = "csr_matrix"
+    g.attrs["encoding-version"] = "0.1.0"
+    g.attrs["shape"] = np.array([3, 3])
+    g["data"], g["indices"], g["indptr"] = data, indices, indptr
+
 with h5py.File(out, "w") as f:
     if kind == "v07":
-        x = f.create_group("X")
-        x.attrs["encoding-type"] = "csr_matrix"
-        x.attrs["encoding-version"] = "0.1.0"
-        x.attrs["shape"] = np.array([3, 3])
-        x["data"], x["indices"], x["indptr"] = data, indices, indptr
-        obs = f.create_group("obs")
-        obs.attrs["encoding-type"] = "dataframe"
-        obs.attrs["encoding-version"] = "0.1.0"
-        obs.attrs["_index"] = "_index"
-        obs.attrs["column-order"] = np.array(["louvain", "n"], dtype=object)
-        obs.create_dataset("_index", data=np.array(["a", "b", "c"], dtype=object), dtype=str_t)
+        csr_07(f, "X")
+        obs = frame_07(f, "obs", ["a", "b", "c"], ["louvain", "n"])
         cats = obs.create_group("__categories")
         c = cats.create_dataset("louvain", data=np.array(["x", "y"], dtype=object), dtype=str_t)
         c.attrs["ordered"] = False
         codes = obs.create_dataset("louvain", data=np.array([1, 0, 1], dtype=np.int8))
         codes.attrs["categories"] = c.ref
         obs["n"] = np.array([5, 6, 7], dtype=np.int64)
-        var = f.create_group("var")
-        var.attrs["encoding-type"] = "dataframe"
-        var.attrs["encoding-version"] = "0.1.0"
-        var.attrs["_index"] = "_index"
-        var.attrs["column-order"] = np.array([], dtype=np.float64)
-        var.create_dataset("_index", data=np.array(["g1", "g2", "g3"], dtype=object), dtype=str_t)
+        frame_07(f, "var", ["g1", "g2", "g3"])
         uns = f.create_group("uns")
         nb = uns.create_group("neighbors").create_group("params")
         nb["n_neighbors"] = np.int64(15)
@@ -52,17 +57,8 @@ with h5py.File(out, "w") as f:
         raw = f.create_group("raw")
         raw.attrs["encoding-type"] = "raw"
         raw.attrs["encoding-version"] = "0.1.0"
-        rx = raw.create_group("X")
-        rx.attrs["encoding-type"] = "csr_matrix"
-        rx.attrs["encoding-version"] = "0.1.0"
-        rx.attrs["shape"] = np.array([3, 3])
-        rx["data"], rx["indices"], rx["indptr"] = data, indices, indptr
-        rv = raw.create_group("var")
-        rv.attrs["encoding-type"] = "dataframe"
-        rv.attrs["encoding-version"] = "0.1.0"
-        rv.attrs["_index"] = "_index"
-        rv.attrs["column-order"] = np.array([], dtype=np.float64)
-        rv.create_dataset("_index", data=np.array(["g1", "g2", "g3"], dtype=object), dtype=str_t)
+        csr_07(raw, "X")
+        frame_07(raw, "var", ["g1", "g2", "g3"])
     else:
         x = f.create_group("X")
         x.attrs["h5sparse_format"] = b"csr"
