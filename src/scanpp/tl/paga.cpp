@@ -4,123 +4,9 @@
 #include <numeric>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/numpy_sort.hpp"
 
 namespace scanpp::tl {
-
-namespace {
-
-// numpy 1.24's np.argsort(kind='quicksort') for float64 (introsort: median of
-// three quicksort, insertion sort below 17 elements, heapsort past the depth
-// limit). scipy 1.10's minimum_spanning_tree orders edges with it, and the
-// order of equal weights decides which orientation of a tied edge the tree
-// keeps, so the exact permutation matters.
-bool np_less(double a, double b) { return a < b || (b != b && a == a); }
-
-void np_aheapsort(const std::vector<double>& v, int64_t* tosort, int64_t n) {
-  int64_t* a = tosort - 1;  // 1-based heap indexing
-  int64_t i, j, l, tmp;
-  for (l = n >> 1; l > 0; --l) {
-    tmp = a[l];
-    for (i = l, j = l << 1; j <= n;) {
-      if (j < n && np_less(v[a[j]], v[a[j + 1]])) j += 1;
-      if (np_less(v[tmp], v[a[j]])) {
-        a[i] = a[j];
-        i = j;
-        j += j;
-      } else {
-        break;
-      }
-    }
-    a[i] = tmp;
-  }
-  for (; n > 1;) {
-    tmp = a[n];
-    a[n] = a[1];
-    n -= 1;
-    for (i = 1, j = 2; j <= n;) {
-      if (j < n && np_less(v[a[j]], v[a[j + 1]])) j++;
-      if (np_less(v[tmp], v[a[j]])) {
-        a[i] = a[j];
-        i = j;
-        j += j;
-      } else {
-        break;
-      }
-    }
-    a[i] = tmp;
-  }
-}
-
-std::vector<int64_t> np_argsort_quicksort(const std::vector<double>& v) {
-  const int64_t num = static_cast<int64_t>(v.size());
-  std::vector<int64_t> order(static_cast<size_t>(num));
-  std::iota(order.begin(), order.end(), int64_t{0});
-  if (num < 2) return order;
-  constexpr int64_t kSmall = 16;
-  int64_t* tosort = order.data();
-  int64_t* pl = tosort;
-  int64_t* pr = tosort + num - 1;
-  std::vector<int64_t*> stack;
-  std::vector<int> depth;
-  int msb = 0;
-  for (uint64_t u = static_cast<uint64_t>(num); u >>= 1;) ++msb;
-  int cdepth = msb * 2;
-  for (;;) {
-    if (cdepth < 0) {
-      np_aheapsort(v, pl, pr - pl + 1);
-    } else {
-      while ((pr - pl) > kSmall) {
-        int64_t* pm = pl + ((pr - pl) >> 1);
-        if (np_less(v[*pm], v[*pl])) std::swap(*pm, *pl);
-        if (np_less(v[*pr], v[*pm])) std::swap(*pr, *pm);
-        if (np_less(v[*pm], v[*pl])) std::swap(*pm, *pl);
-        const double vp = v[*pm];
-        int64_t* pi = pl;
-        int64_t* pj = pr - 1;
-        std::swap(*pm, *pj);
-        for (;;) {
-          do ++pi;
-          while (np_less(v[*pi], vp));
-          do --pj;
-          while (np_less(vp, v[*pj]));
-          if (pi >= pj) break;
-          std::swap(*pi, *pj);
-        }
-        int64_t* pk = pr - 1;
-        std::swap(*pi, *pk);
-        // Push the larger partition, continue with the smaller.
-        if (pi - pl < pr - pi) {
-          stack.push_back(pi + 1);
-          stack.push_back(pr);
-          pr = pi - 1;
-        } else {
-          stack.push_back(pl);
-          stack.push_back(pi - 1);
-          pl = pi + 1;
-        }
-        depth.push_back(--cdepth);
-      }
-      for (int64_t* pi = pl + 1; pi <= pr; ++pi) {
-        const int64_t vi = *pi;
-        const double vp = v[vi];
-        int64_t* pj = pi;
-        int64_t* pk = pi - 1;
-        while (pj > pl && np_less(vp, v[*pk])) *pj-- = *pk--;
-        *pj = vi;
-      }
-    }
-    if (stack.empty()) break;
-    pr = stack.back();
-    stack.pop_back();
-    pl = stack.back();
-    stack.pop_back();
-    cdepth = depth.back();
-    depth.pop_back();
-  }
-  return order;
-}
-
-}  // namespace
 
 PagaResult paga_v1_2(const SparseMatrix& distances, std::span<const int32_t> codes) {
   if (distances.n_rows != distances.n_cols) throw ValueError("paga: the distances matrix must be square");
@@ -185,7 +71,10 @@ SparseMatrix minimum_spanning_tree(const SparseMatrix& graph) {
   std::vector<int64_t> row(static_cast<size_t>(nnz));
   for (int64_t i = 0; i < n; ++i)
     for (int64_t k = csr.indptr[i]; k < csr.indptr[i + 1]; ++k) row[k] = i;
-  const std::vector<int64_t> order = np_argsort_quicksort(w);
+  // scipy 1.10 orders edges with numpy's quicksort argsort; with equal weights
+  // (common: connectivities are capped at 1) that order decides which
+  // orientation of a tied edge the tree keeps.
+  const std::vector<int64_t> order = numpy_argsort(w);
   std::vector<int64_t> parent(static_cast<size_t>(n));
   std::iota(parent.begin(), parent.end(), int64_t{0});
   auto find = [&](int64_t a) {
