@@ -12,6 +12,7 @@
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/h5ad.hpp"
+#include "scanpp/core/connected_components.hpp"
 #include "scanpp/tl/diffmap.hpp"
 
 namespace {
@@ -148,7 +149,7 @@ TEST(DptTest, DisconnectedGraphAndXroot) {
   }
   EXPECT_EQ(mx, 1.0);
   for (int64_t i = half; i < n; ++i) EXPECT_TRUE(std::isinf(pt[i]));
-  const auto labels = scanpp::tl::connected_component_labels(ad.obsp.at("connectivities").get<SparseMatrix>());
+  const auto labels = scanpp::connected_component_labels(ad.obsp.at("connectivities").get<SparseMatrix>());
   EXPECT_EQ(labels[0], 0);
   EXPECT_EQ(labels[n - 1], 1);
 }

@@ -6,6 +6,7 @@
 #include <numeric>
 #include <unordered_set>
 
+#include "scanpp/core/connected_components.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 
@@ -402,21 +403,8 @@ SparseMatrix jaccard_connectivities(const KnnResult& knn) {
 int64_t connected_components(const SparseMatrix& graph) {
   if (graph.format != SparseFormat::CSR || graph.n_rows != graph.n_cols)
     throw ValueError("connected_components: need a square CSR matrix");
-  const int64_t n = graph.n_rows;
-  std::vector<int64_t> parent(static_cast<size_t>(n));
-  std::iota(parent.begin(), parent.end(), 0);
-  auto root = [&](int64_t x) {
-    while (parent[static_cast<size_t>(x)] != x) x = parent[static_cast<size_t>(x)] = parent[static_cast<size_t>(parent[static_cast<size_t>(x)])];
-    return x;
-  };
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t p = graph.indptr[static_cast<size_t>(i)]; p < graph.indptr[static_cast<size_t>(i) + 1]; ++p) {
-      const int64_t a = root(i), b = root(graph.indices[static_cast<size_t>(p)]);
-      if (a != b) parent[static_cast<size_t>(std::max(a, b))] = std::min(a, b);
-    }
-  int64_t count = 0;
-  for (int64_t i = 0; i < n; ++i) count += root(i) == i;
-  return count;
+  const auto labels = connected_component_labels(graph);
+  return labels.empty() ? 0 : static_cast<int64_t>(*std::max_element(labels.begin(), labels.end())) + 1;
 }
 
 }  // namespace scanpp::pp

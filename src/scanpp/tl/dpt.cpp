@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "scanpp/core/connected_components.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/tl/diffmap.hpp"
@@ -54,33 +55,6 @@ std::vector<float> dpt_distances_from(const Array& eigen_basis, const Array& eig
     out[x] = std::sqrt(row);
   });
   return out;
-}
-
-std::vector<int32_t> connected_component_labels(const SparseMatrix& graph) {
-  if (graph.n_rows != graph.n_cols) throw ValueError("connected components: the graph must be square");
-  const int64_t n = graph.n_rows;
-  std::vector<int64_t> parent(static_cast<size_t>(n));
-  std::iota(parent.begin(), parent.end(), int64_t{0});
-  auto find = [&](int64_t a) {
-    while (parent[a] != a) {
-      parent[a] = parent[parent[a]];
-      a = parent[a];
-    }
-    return a;
-  };
-  for (int64_t m = 0; m < graph.n_major(); ++m)
-    for (int64_t p = graph.indptr[m]; p < graph.indptr[m + 1]; ++p) {
-      const int64_t a = find(m), b = find(graph.indices[p]);
-      if (a != b) parent[std::max(a, b)] = std::min(a, b);  // the root is the lowest vertex
-    }
-  std::vector<int32_t> label(static_cast<size_t>(n), -1);
-  int32_t next = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t r = find(i);
-    if (label[r] < 0) label[r] = next++;
-    label[i] = label[r];
-  }
-  return label;
 }
 
 std::vector<float> dpt_pseudotime(const Array& eigen_basis, const Array& eigen_values, int64_t root, int n_dcs,

@@ -24,10 +24,6 @@ namespace scanpp::tl {
 std::vector<float> dpt_distances_from(const Array& eigen_basis, const Array& eigen_values, int64_t root,
                                       std::span<const int32_t> component_labels = {});
 
-// Weakly connected components of a sparse graph (every stored entry is an edge,
-// as scipy.sparse.csgraph.connected_components): one label per vertex,
-// numbered in order of the lowest vertex of each component.
-std::vector<int32_t> connected_component_labels(const SparseMatrix& graph);
 
 // The kernel: pseudotime = distances from root / max of the finite distances,
 // using the first n_dcs diffusion components.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "scanpp/core/connected_components.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/numpy_sort.hpp"
 
@@ -75,22 +76,12 @@ SparseMatrix minimum_spanning_tree(const SparseMatrix& graph) {
   // (common: connectivities are capped at 1) that order decides which
   // orientation of a tied edge the tree keeps.
   const std::vector<int64_t> order = numpy_argsort(w);
-  std::vector<int64_t> parent(static_cast<size_t>(n));
-  std::iota(parent.begin(), parent.end(), int64_t{0});
-  auto find = [&](int64_t a) {
-    while (parent[a] != a) {
-      parent[a] = parent[parent[a]];
-      a = parent[a];
-    }
-    return a;
-  };
+  DisjointSets sets(n);
   std::vector<char> keep(static_cast<size_t>(nnz), 0);
   int64_t kept = 0;
   for (int64_t t = 0; t < nnz && kept < n - 1; ++t) {
     const int64_t k = order[t];
-    const int64_t a = find(row[k]), b = find(csr.indices[k]);
-    if (a == b) continue;
-    parent[b] = a;
+    if (!sets.unite(row[k], csr.indices[k])) continue;
     keep[k] = 1;
     ++kept;
   }
