@@ -102,6 +102,22 @@ int main(int argc, char** argv) {
     fn_cmds.push_back(c);
   }
 
+  // `scanpp pl NAME IN key=value ...` / `scanpp get NAME IN ...`: steps that
+  // write their own files (figures, tables) and leave IN untouched.
+  std::string view_name, view_in;
+  std::vector<std::string> view_params;
+  std::vector<CLI::App*> view_cmds;
+  for (const char* ns : {"pl", "get"}) {
+    auto* c = app.add_subcommand(ns, std::string(ns) == "pl"
+                                         ? "Draw one sc.pl figure from a file: pl NAME IN save=fig.png [param=value ...]"
+                                         : "Export one sc.get table from a file: get NAME IN save=out.csv [param=value ...]");
+    c->add_option("NAME", view_name, std::string("Function name, e.g. ") + (std::string(ns) == "pl" ? "umap" : "rank_genes_groups_df"))
+        ->required();
+    c->add_option("IN", view_in, "Input file")->required();
+    c->add_option("PARAMS", view_params, "param=value pairs (values in YAML, e.g. color=[leiden,CST3])");
+    view_cmds.push_back(c);
+  }
+
   datasets::SyntheticOptions syn;
   std::string syn_out;
   auto* ds = app.add_subcommand("datasets", "Generate datasets");
@@ -144,6 +160,18 @@ int main(int argc, char** argv) {
         yaml += "- write: {path: '" + fn_out + "'}\n";
         pipeline::run_yaml(yaml, "command line", {.verbose = false});
         std::cout << "wrote " << fn_out << "\n";
+        return 0;
+      }
+    for (auto* c : view_cmds)
+      if (c->parsed()) {
+        std::string yaml = "- read: {path: '" + view_in + "'}\n- " + c->get_name() + "." + view_name + ":\n";
+        if (view_params.empty()) yaml += "    {}\n";
+        for (auto& kv : view_params) {
+          const auto eq = kv.find('=');
+          if (eq == std::string::npos) throw ValueError("parameter '" + kv + "' is not of the form name=value");
+          yaml += "    " + kv.substr(0, eq) + ": " + kv.substr(eq + 1) + "\n";
+        }
+        pipeline::run_yaml(yaml, "command line", {.verbose = false});
         return 0;
       }
     for (auto* c : grn_cmds)

@@ -10,6 +10,7 @@ PKGS=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-scipy python3-h5py python3-anndata python3-pandas python3-loompy
+  poppler-utils python3-pil
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <numeric>
+
 #include "example_adata.hpp"
 
 using namespace scanpp;
@@ -39,6 +41,34 @@ TEST(Sparse, TakeReordersAndDuplicates) {
   SparseMatrix c = take(convert_format(m, SparseFormat::CSC), rows, cols);
   EXPECT_EQ(to_dense(c).to_vector<float>(), to_dense(s).to_vector<float>());
   EXPECT_THROW(take(m, std::vector<int64_t>{4}, cols), ValueError);
+}
+
+TEST(Sparse, TakeInplaceEqualsTakeAndFallsBack) {
+  // A 40 x 30 matrix with a pseudo-random pattern, cut by sorted masks.
+  std::vector<float> dense(40 * 30, 0.f);
+  for (size_t i = 0; i < dense.size(); ++i)
+    if ((i * 2654435761u) % 7 < 2) dense[i] = static_cast<float>(i % 13 + 1);
+  const SparseMatrix m = dense_to_csr(Array::from_vector(dense, {40, 30}));
+  std::vector<int64_t> rows, cols, all_cols(30);
+  for (int64_t i = 0; i < 40; ++i)
+    if (i % 3 != 1) rows.push_back(i);
+  for (int64_t j = 0; j < 30; ++j)
+    if (j % 4 != 2) cols.push_back(j);
+  std::iota(all_cols.begin(), all_cols.end(), 0);
+  for (const auto* c : {&cols, &all_cols}) {
+    SparseMatrix a = m;
+    take_inplace(a, rows, *c);
+    EXPECT_TRUE(a == take(m, rows, *c));
+    a.validate();
+  }
+  // Unsorted rows and CSC go through take().
+  const std::vector<int64_t> back{5, 2};
+  SparseMatrix b = m;
+  take_inplace(b, back, cols);
+  EXPECT_TRUE(b == take(m, back, cols));
+  SparseMatrix c = convert_format(m, SparseFormat::CSC);
+  take_inplace(c, rows, cols);
+  EXPECT_TRUE(c == take(convert_format(m, SparseFormat::CSC), rows, cols));
 }
 
 TEST(Sparse, ValidateNamesTheProblem) {

@@ -157,7 +157,7 @@ TEST(DptTest, DisconnectedGraphAndXroot) {
 TEST(DptTest, BadInputIsRejected) {
   AnnData a = golden_input();
   EXPECT_THROW(scanpp::tl::dpt(a, {.n_dcs = 16}), scanpp::ValueError);
-  EXPECT_THROW(scanpp::tl::dpt(a, {.n_branchings = 1}), scanpp::ValueError);
+  EXPECT_THROW(scanpp::tl::dpt(a, {.n_branchings = -1}), scanpp::ValueError);
   a.uns["iroot"] = Array::scalar<int64_t>(5000);
   EXPECT_THROW(scanpp::tl::dpt(a), scanpp::ValueError);
   a.uns.erase("iroot");

@@ -1,10 +1,14 @@
 // examples/krumsiek11.yaml: simulated differentiation through neighbours,
-// diffusion map, DPT and PAGA; DPT must recover the simulated time.
+// diffusion map, DPT (one branching) and PAGA; DPT must recover the simulated
+// time, and its branching must keep each simulated fate in one dpt_group,
+// separate fates, and give branches dominated by a single cell type.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <numeric>
+#include <set>
 #include <sstream>
 
 #include "scanpp/pipeline/pipeline.hpp"
@@ -60,4 +64,41 @@ TEST(Krumsiek11Pipeline, DptOrdersCellsBySimulatedTime) {
   EXPECT_EQ(pt[0], 0.0);  // the root, a progenitor at time 0
   EXPECT_TRUE(ad.uns.at("paga").is<Dict>());
   EXPECT_EQ(ad.uns.at("paga").get<Dict>().at("connectivities").get<SparseMatrix>().n_rows, 5);
+
+  // DPT branching (n_branchings: 1): cell_type x dpt_groups
+  const auto& groups = std::get<Categorical>(ad.obs.at("dpt_groups"));
+  const auto& types = std::get<Categorical>(ad.obs.at("cell_type"));
+  ASSERT_EQ(groups.n_categories(), 3);  // one branching: trunk + two branches
+  std::map<std::string, std::map<int32_t, int>> table;  // cell type -> group -> cells
+  std::map<int32_t, int> group_size;
+  for (int64_t i = 0; i < ad.n_obs(); ++i) {
+    ++table[types.label(i)][groups.codes[i]];
+    ++group_size[groups.codes[i]];
+  }
+  std::set<int32_t> fate_groups;
+  for (const std::string fate : {"Ery", "Mk", "Mo", "Neu"}) {
+    ASSERT_TRUE(table.count(fate)) << fate;
+    int total = 0, best = 0;
+    int32_t best_group = -1;
+    for (auto [g, c] : table[fate]) {
+      total += c;
+      if (c > best) best = c, best_group = g;
+    }
+    const double purity = static_cast<double>(best) / total;
+    std::printf("[krumsiek11] %s: %d of %d cells in dpt_group %d (purity %.3f)\n", fate.c_str(), best, total,
+                best_group, purity);
+    EXPECT_GE(purity, 0.9) << fate;
+    fate_groups.insert(best_group);
+  }
+  EXPECT_GE(fate_groups.size(), 2u) << "the branching separates no two fates";
+  // the branches (groups other than the trunk '0') are each dominated by one cell type
+  for (int32_t g = 1; g < 3; ++g) {
+    int best = 0;
+    std::string best_type;
+    for (auto& [type, row] : table)
+      if (row.count(g) && row.at(g) > best) best = row.at(g), best_type = type;
+    const double purity = static_cast<double>(best) / group_size[g];
+    std::printf("[krumsiek11] dpt_group %d: %d cells, %.3f of them %s\n", g, group_size[g], purity, best_type.c_str());
+    EXPECT_GE(purity, 0.9) << "dpt_group " << g;
+  }
 }

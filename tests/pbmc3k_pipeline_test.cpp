@@ -47,7 +47,7 @@ TEST(Pbmc3kPipeline, ExampleReproducesScanpyGoldens) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string yaml = replace_all(ss.str(), "../shared", SCANPP_SHARED_DIR);
-  yaml = replace_all(yaml, "out/pbmc3k.h5ad", tmp.file("pbmc3k.h5ad"));
+  yaml = replace_all(yaml, "out/", tmp.path() + "/");
   AnnData ad;
   pipeline::run_yaml(yaml, "pbmc3k.yaml", {.verbose = false}, &ad);
 
@@ -76,6 +76,24 @@ TEST(Pbmc3kPipeline, ExampleReproducesScanpyGoldens) {
   EXPECT_EQ(ad.obsp.at("distances").get<SparseMatrix>().nnz(), 2638 * 9);
   EXPECT_TRUE(ad.obsm.count("X_umap"));
   EXPECT_GE(std::get<Categorical>(ad.obs.at("leiden")).n_categories(), 6);
+  // Marker genes, PAGA, t-SNE and ForceAtlas2 ran.
+  EXPECT_TRUE(ad.uns.count("rank_genes_groups"));
+  EXPECT_TRUE(ad.uns.count("paga"));
+  EXPECT_TRUE(ad.obsm.count("X_tsne"));
+  EXPECT_TRUE(ad.obsm.count("X_draw_graph_fa"));
+  // Every figure of the tutorial was written as a PNG of sensible size.
+  for (const char* f : {"highest_expr_genes", "qc_violin", "qc_scatter_mt", "highly_variable_genes", "pca_variance_ratio",
+                        "umap_leiden", "umap_CST3_NKG7_PPBP", "rank_genes_groups", "dotplot_markers",
+                        "stacked_violin_markers", "paga", "tsne_leiden", "draw_graph_fa_leiden"}) {
+    const std::string path = tmp.file(std::string("figures/") + f + ".png");
+    std::ifstream png(path, std::ios::binary);
+    ASSERT_TRUE(png.good()) << path;
+    char sig[8] = {};
+    png.read(sig, 8);
+    EXPECT_EQ(std::string(sig + 1, 3), "PNG") << path;
+    png.seekg(0, std::ios::end);
+    EXPECT_GT(png.tellg(), 10000) << path;
+  }
   AnnData back = io::read_h5ad(tmp.file("pbmc3k.h5ad"));
   EXPECT_TRUE(back.obsm == ad.obsm);
   EXPECT_TRUE(back.obs == ad.obs);

@@ -2,6 +2,7 @@
 
 #include <numeric>
 #include <sstream>
+#include <utility>
 
 #include "scanpp/core/error.hpp"
 
@@ -122,7 +123,40 @@ AnnData AnnData::subset(const std::optional<Indices>& obs_idx, const std::option
 }
 
 void AnnData::subset_inplace(const std::optional<Indices>& obs_idx, const std::optional<Indices>& var_idx) {
-  *this = subset(obs_idx, var_idx);
+  if (!obs_idx && !var_idx) return;
+  // The big sparse matrices (X, layers, raw.X) are taken out and cut down in
+  // their own buffers, so filtering a large dataset needs no second copy.
+  const Indices oi = obs_idx ? *obs_idx : all_of(n_obs());
+  const Indices vi = var_idx ? *var_idx : all_of(n_vars());
+  const auto in_place = [](const std::optional<Element>& e) { return e && e->is<SparseMatrix>(); };
+  std::optional<Element> x;
+  if (in_place(X)) x = std::exchange(X, std::nullopt);
+  std::map<std::string, Element> lay;
+  for (auto it = layers.begin(); it != layers.end();) {
+    if (it->second.is<SparseMatrix>()) {
+      lay.emplace(it->first, std::move(it->second));
+      it = layers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::optional<Element> raw_x;
+  if (raw && in_place(raw->X)) raw_x = std::exchange(raw->X, std::nullopt);
+  const int64_t raw_cols = raw_x ? matrix_cols(*raw_x) : 0;
+  AnnData out = subset(obs_idx, var_idx);
+  if (x) {
+    take_inplace(x->get<SparseMatrix>(), oi, vi);
+    out.X = std::move(x);
+  }
+  for (auto& [k, v] : lay) {
+    take_inplace(v.get<SparseMatrix>(), oi, vi);
+    out.layers[k] = std::move(v);
+  }
+  if (raw_x) {
+    take_inplace(raw_x->get<SparseMatrix>(), oi, all_of(raw_cols));
+    out.raw->X = std::move(raw_x);
+  }
+  *this = std::move(out);
 }
 
 void AnnData::freeze_raw() {

@@ -45,6 +45,14 @@ class Array {
   int64_t cols() const { return shape_.size() < 2 ? 1 : size() / std::max<int64_t>(shape_[0], 1); }
   bool is_scalar() const { return shape_.empty(); }
 
+  // Keeps the first n elements of a 1-D array. The buffer keeps its capacity:
+  // shrinking would copy, and this exists to avoid a second copy.
+  void truncate(int64_t n) {
+    if (ndim() != 1 || n < 0 || n > size()) throw Error("Array::truncate: needs a 1-D array and 0 <= n <= size");
+    bytes_.resize(static_cast<size_t>(n) * dtype_size(dtype_));
+    shape_ = {n};
+  }
+
   void* raw() { return bytes_.data(); }
   const void* raw() const { return bytes_.data(); }
   size_t nbytes() const { return bytes_.size(); }

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/parallel.hpp"
 
 namespace scanpp {
 
@@ -69,6 +70,71 @@ SparseMatrix transpose(const SparseMatrix& m) {
   t.format = m.format == SparseFormat::CSR ? SparseFormat::CSC : SparseFormat::CSR;
   // t now is the same storage read as the transpose; convert back to the input's format.
   return convert_format(t, m.format);
+}
+
+namespace {
+
+bool increasing_in_range(std::span<const int64_t> v, int64_t n) {
+  for (size_t k = 0; k < v.size(); ++k)
+    if (v[k] < 0 || v[k] >= n || (k > 0 && v[k] <= v[k - 1])) return false;
+  return true;
+}
+
+}  // namespace
+
+void take_inplace(SparseMatrix& m, std::span<const int64_t> rows, std::span<const int64_t> cols) {
+  if (m.format != SparseFormat::CSR || !increasing_in_range(rows, m.n_rows) || !increasing_in_range(cols, m.n_cols)) {
+    m = take(m, rows, cols);
+    return;
+  }
+  const bool all_cols = static_cast<int64_t>(cols.size()) == m.n_cols;
+  std::vector<int32_t> map;
+  if (!all_cols) {
+    map.assign(static_cast<size_t>(m.n_cols), -1);
+    for (size_t k = 0; k < cols.size(); ++k) map[static_cast<size_t>(cols[k])] = static_cast<int32_t>(k);
+  }
+  const size_t es = dtype_size(m.data.dtype());
+  auto* val = static_cast<std::byte*>(m.data.raw());
+  const auto nr = static_cast<int64_t>(rows.size());
+  // Pass 1 (parallel, rows independent): compact each kept row to the front
+  // of its own slot and count what it keeps.
+  std::vector<int64_t> kept(static_cast<size_t>(nr));
+  parallel_for(nr, [&](int64_t i) {
+    const int64_t a = m.indptr[static_cast<size_t>(rows[static_cast<size_t>(i)])];
+    const int64_t b = m.indptr[static_cast<size_t>(rows[static_cast<size_t>(i)]) + 1];
+    if (all_cols) {
+      kept[static_cast<size_t>(i)] = b - a;
+      return;
+    }
+    int64_t w = a;
+    for (int64_t k = a; k < b; ++k) {
+      const int32_t j = map[static_cast<size_t>(m.indices[static_cast<size_t>(k)])];
+      if (j < 0) continue;
+      m.indices[static_cast<size_t>(w)] = j;
+      if (w != k) std::memcpy(val + w * static_cast<int64_t>(es), val + k * static_cast<int64_t>(es), es);
+      ++w;
+    }
+    kept[static_cast<size_t>(i)] = w - a;
+  });
+  // Pass 2 (in order): slide each row's prefix down to its final place; a
+  // destination never passes an unread source because rows are increasing.
+  std::vector<int64_t> indptr(static_cast<size_t>(nr) + 1, 0);
+  for (int64_t i = 0; i < nr; ++i) {
+    const int64_t src = m.indptr[static_cast<size_t>(rows[static_cast<size_t>(i)])];
+    const int64_t dst = indptr[static_cast<size_t>(i)];
+    const int64_t n = kept[static_cast<size_t>(i)];
+    if (src != dst && n > 0) {
+      std::memmove(m.indices.data() + dst, m.indices.data() + src, static_cast<size_t>(n) * sizeof(int32_t));
+      std::memmove(val + dst * static_cast<int64_t>(es), val + src * static_cast<int64_t>(es), static_cast<size_t>(n) * es);
+    }
+    indptr[static_cast<size_t>(i) + 1] = dst + n;
+  }
+  const int64_t nnz = indptr.back();
+  m.indices.resize(static_cast<size_t>(nnz));
+  m.data.truncate(nnz);
+  m.indptr = std::move(indptr);
+  m.n_rows = nr;
+  m.n_cols = static_cast<int64_t>(cols.size());
 }
 
 SparseMatrix take(const SparseMatrix& m, std::span<const int64_t> rows, std::span<const int64_t> cols) {

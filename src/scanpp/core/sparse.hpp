@@ -37,6 +37,11 @@ SparseMatrix convert_format(const SparseMatrix& m, SparseFormat to);
 SparseMatrix transpose(const SparseMatrix& m);
 // Rows/columns (in matrix orientation, not major/minor) selected and reordered.
 SparseMatrix take(const SparseMatrix& m, std::span<const int64_t> rows, std::span<const int64_t> cols);
+// take() without a second copy of the matrix: a CSR matrix keeps the selected
+// rows and columns, both given in increasing order, by moving values forward
+// within its own buffers (peak memory stays at the matrix's own size). Other
+// cases (CSC, unsorted or repeated indices) fall back to take().
+void take_inplace(SparseMatrix& m, std::span<const int64_t> rows, std::span<const int64_t> cols);
 // Dense row-major copy.
 Array to_dense(const SparseMatrix& m);
 // Build a CSR matrix from a dense row-major 2-D array, skipping zeros.

@@ -15,7 +15,12 @@ AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
   namespace fs = std::filesystem;
   fs::path t(target_);
   fs::path dir = t.has_parent_path() ? t.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir)) throw InputError(target_, "", "folder " + dir.string() + " does not exist");
+  // Like Scanpy's figure folder and anndata's writers, missing folders are made.
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir))
+    throw InputError(target_, "", "folder " + dir.string() + " does not exist and cannot be created" +
+                                      (ec ? ": " + ec.message() : std::string()));
   temp_ = (dir / ("." + t.filename().string() + ".tmp" + std::to_string(::getpid()))).string();
 }
 

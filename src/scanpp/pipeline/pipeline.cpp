@@ -57,6 +57,13 @@ std::map<std::string, StepFactory>& registry() {
     add_builtin_steps(m);
     add_pp_steps(m);
     add_tl_steps(m);
+    add_rank_genes_steps(m);
+    add_tsne_steps(m);
+    add_draw_graph_steps(m);
+    add_scoring_steps(m);
+    add_ingest_steps(m);
+    add_pl_steps(m);
+    add_pl_grouped_steps(m);
     return m;
   }();
   return r;

@@ -70,7 +70,15 @@ using StepTable = std::map<std::string, StepFactory>;
 StepTable& registry();
 void add_builtin_steps(StepTable& t);  // steps_builtin.cpp
 void add_pp_steps(StepTable& t);       // steps_pp.cpp
+void add_pp_legacy_steps(StepTable& t);  // steps_pp.cpp (called by add_pp_steps)
 void add_tl_steps(StepTable& t);       // steps_tl.cpp
+void add_rank_genes_steps(StepTable& t);  // steps_rank_genes.cpp
+void add_tsne_steps(StepTable& t);        // steps_tsne.cpp
+void add_draw_graph_steps(StepTable& t);  // steps_draw_graph.cpp
+void add_scoring_steps(StepTable& t);     // steps_scoring.cpp
+void add_ingest_steps(StepTable& t);      // steps_ingest.cpp (scrublet, ingest)
+void add_pl_steps(StepTable& t);          // steps_pl.cpp
+void add_pl_grouped_steps(StepTable& t);  // steps_pl_grouped.cpp
 
 struct StepReport {
   std::string name;

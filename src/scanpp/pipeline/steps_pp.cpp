@@ -3,14 +3,19 @@
 #include "scanpp/pipeline/pipeline.hpp"
 #include "scanpp/pp/calculate_qc_metrics.hpp"
 #include "scanpp/pp/combat.hpp"
+#include "scanpp/pp/downsample_counts.hpp"
 #include "scanpp/pp/filter.hpp"
+#include "scanpp/pp/filter_genes_dispersion.hpp"
 #include "scanpp/pp/highly_variable_genes.hpp"
 #include "scanpp/pp/log1p.hpp"
 #include "scanpp/pp/neighbors.hpp"
+#include "scanpp/pp/normalize_per_cell.hpp"
 #include "scanpp/pp/normalize_total.hpp"
 #include "scanpp/pp/pca.hpp"
+#include "scanpp/pp/recipes.hpp"
 #include "scanpp/pp/regress_out.hpp"
 #include "scanpp/pp/scale.hpp"
+#include "scanpp/pp/subsample.hpp"
 
 namespace scanpp::pipeline {
 
@@ -131,6 +136,82 @@ void add_pp_steps(StepTable& t) {
     o.random_state = p.get<int64_t>("random_state", 0);
     o.key_added = p.opt<std::string>("key_added");
     return [o](AnnData& ad) { pp::neighbors(ad, o); };
+  };
+  add_pp_legacy_steps(t);
+}
+
+// The 2018 API (normalize_per_cell, filter_genes_dispersion) and the recipes.
+void add_pp_legacy_steps(StepTable& t) {
+  t["pp.normalize_per_cell"] = [](Params& p) -> StepFn {
+    pp::NormalizePerCellOptions o;
+    o.counts_per_cell_after = p.opt<double>("counts_per_cell_after");
+    o.key_n_counts = p.get<std::string>("key_n_counts", o.key_n_counts);
+    if (auto n = p.take("layers")) {
+      if (n->IsScalar() && n->as<std::string>() == "all") o.all_layers = true;
+      else if (n->IsSequence()) o.layers = n->as<std::vector<std::string>>();
+      else p.fail("parameter 'layers' must be 'all' or a list of layer names", &*n);
+    }
+    o.use_rep = p.opt<std::string>("use_rep");
+    if (o.use_rep && *o.use_rep != "after" && *o.use_rep != "X") p.fail("use_rep should be \"after\", \"X\" or null");
+    o.min_counts = p.get<double>("min_counts", o.min_counts);
+    return [o](AnnData& ad) { pp::normalize_per_cell(ad, o); };
+  };
+  t["pp.filter_genes_dispersion"] = [](Params& p) -> StepFn {
+    pp::FilterGenesDispersionOptions o;
+    o.flavor = pp::hvg_flavor_from_string(p.get<std::string>("flavor", "seurat"));
+    if (o.flavor != pp::HvgFlavor::Seurat && o.flavor != pp::HvgFlavor::CellRanger)
+      p.fail("flavor needs to be 'seurat' or 'cell_ranger'");
+    o.min_disp = p.get<double>("min_disp", o.min_disp);
+    o.max_disp = p.get<double>("max_disp", o.max_disp);
+    o.min_mean = p.get<double>("min_mean", o.min_mean);
+    o.max_mean = p.get<double>("max_mean", o.max_mean);
+    o.n_bins = p.get<int>("n_bins", o.n_bins);
+    o.n_top_genes = p.opt<int64_t>("n_top_genes");
+    o.log = p.get<bool>("log", o.log);
+    o.subset = p.get<bool>("subset", o.subset);
+    return [o](AnnData& ad) { pp::filter_genes_dispersion(ad, o); };
+  };
+  t["pp.subsample"] = [](Params& p) -> StepFn {
+    pp::SubsampleOptions o{.fraction = p.opt<double>("fraction"), .n_obs = p.opt<int64_t>("n_obs"),
+                           .random_state = p.get<uint32_t>("random_state", 0)};
+    if (o.fraction.has_value() == o.n_obs.has_value()) p.fail("give exactly one of fraction, n_obs");
+    return [o](AnnData& ad) { pp::subsample(ad, o); };
+  };
+  t["pp.downsample_counts"] = [](Params& p) -> StepFn {
+    pp::DownsampleCountsOptions o;
+    if (auto n = p.take("counts_per_cell")) {
+      if (n->IsSequence()) o.counts_per_cell_each = n->as<std::vector<int64_t>>();
+      else o.counts_per_cell = n->as<int64_t>();
+    }
+    o.total_counts = p.opt<int64_t>("total_counts");
+    o.random_state = p.get<uint32_t>("random_state", 0);
+    o.replace = p.get<bool>("replace", false);
+    const bool per_cell = o.counts_per_cell || o.counts_per_cell_each;
+    if (per_cell == o.total_counts.has_value()) p.fail("give exactly one of counts_per_cell, total_counts");
+    return [o](AnnData& ad) { pp::downsample_counts(ad, o); };
+  };
+  t["pp.recipe_zheng17"] = [](Params& p) -> StepFn {
+    pp::RecipeZheng17Options o;
+    o.n_top_genes = p.get<int64_t>("n_top_genes", o.n_top_genes);
+    o.log = p.get<bool>("log", o.log);
+    if (p.get<bool>("plot", false)) p.fail("plot=true is not supported here; use a pl step");
+    return [o](AnnData& ad) { pp::recipe_zheng17(ad, o); };
+  };
+  t["pp.recipe_seurat"] = [](Params& p) -> StepFn {
+    pp::RecipeSeuratOptions o;
+    o.log = p.get<bool>("log", o.log);
+    if (p.get<bool>("plot", false)) p.fail("plot=true is not supported here; use a pl step");
+    return [o](AnnData& ad) { pp::recipe_seurat(ad, o); };
+  };
+  t["pp.recipe_weinreb17"] = [](Params& p) -> StepFn {
+    pp::RecipeWeinreb17Options o;
+    o.log = p.get<bool>("log", o.log);
+    o.mean_threshold = p.get<double>("mean_threshold", o.mean_threshold);
+    o.cv_threshold = p.get<double>("cv_threshold", o.cv_threshold);
+    o.n_pcs = p.get<int64_t>("n_pcs", o.n_pcs);
+    o.svd_solver = pp::pca_solver_from_string(p.get<std::string>("svd_solver", "randomized"));
+    o.random_state = p.get<uint64_t>("random_state", 0);
+    return [o](AnnData& ad) { pp::recipe_weinreb17(ad, o); };
   };
 }
 

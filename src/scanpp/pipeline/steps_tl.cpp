@@ -61,7 +61,7 @@ void add_tl_steps(StepTable& t) {
     tl::DptOptions o;
     o.n_dcs = p.get<int>("n_dcs", o.n_dcs);
     o.n_branchings = p.get<int>("n_branchings", o.n_branchings);
-    if (o.n_branchings != 0) p.fail("n_branchings > 0 (branch detection) is not implemented yet");
+    if (o.n_branchings < 0) p.fail("n_branchings must be >= 0");
     o.min_group_size = p.get<double>("min_group_size", o.min_group_size);
     o.allow_kendall_tau_shift = p.get<bool>("allow_kendall_tau_shift", o.allow_kendall_tau_shift);
     o.neighbors_key = p.get<std::string>("neighbors_key", o.neighbors_key);

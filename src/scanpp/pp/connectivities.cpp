@@ -99,7 +99,8 @@ SmoothKnnDist smooth_knn_dist(std::span<const float> distances, int64_t n, int k
         rho = nz[static_cast<size_t>(L_index - 1)];
         if (interpolation > kSmoothKTolerance)
           rho = static_cast<float>(rho + interpolation * (nz[static_cast<size_t>(L_index)] - nz[static_cast<size_t>(L_index - 1)]));
-      } else {
+      } else if (interpolation > kSmoothKTolerance) {
+        // umap-learn's guard: with local_connectivity 0 a row may have no positive distance.
         rho = static_cast<float>(interpolation * nz[0]);
       }
     } else if (!nz.empty()) {

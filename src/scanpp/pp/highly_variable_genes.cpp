@@ -236,6 +236,26 @@ HvgResult run(const M& x, const HighlyVariableGenesOptions& o, const HvgContext&
 
 }  // namespace
 
+namespace detail {
+
+void gene_mean_var(const SparseMatrix& x, std::vector<double>& mean, std::vector<double>& var) {
+  with_rows(x, [&](const auto& v) {
+    std::vector<size_t> all(static_cast<size_t>(v.n_cols));
+    std::iota(all.begin(), all.end(), size_t{0});
+    mean_var(gene_sums(v, {}, false, std::nullopt), all, mean, var);
+  });
+}
+
+void gene_mean_var(const Array& x, std::vector<double>& mean, std::vector<double>& var) {
+  with_rows(x, [&](const auto& v) {
+    std::vector<size_t> all(static_cast<size_t>(v.n_cols));
+    std::iota(all.begin(), all.end(), size_t{0});
+    mean_var(gene_sums(v, {}, false, std::nullopt), all, mean, var);
+  });
+}
+
+}  // namespace detail
+
 HvgFlavor hvg_flavor_from_string(const std::string& s) {
   if (s == "seurat") return HvgFlavor::Seurat;
   if (s == "cell_ranger") return HvgFlavor::CellRanger;

@@ -157,8 +157,15 @@ std::vector<int> percentile_bins(const std::vector<double>& values) {
   return assign(values, edges);
 }
 
+DispersionRules hvg_rules(HvgFlavor flavor) { return {.log = flavor == HvgFlavor::Seurat}; }
+
 DispersionTable dispersion_table(std::vector<double> mean, const std::vector<double>& var,
                                  const HighlyVariableGenesOptions& opts) {
+  return dispersion_table(std::move(mean), var, opts, hvg_rules(opts.flavor));
+}
+
+DispersionTable dispersion_table(std::vector<double> mean, const std::vector<double>& var,
+                                 const HighlyVariableGenesOptions& opts, const DispersionRules& rules) {
   const size_t p = mean.size();
   const bool seurat = opts.flavor == HvgFlavor::Seurat;
   DispersionTable t;
@@ -166,7 +173,7 @@ DispersionTable dispersion_table(std::vector<double> mean, const std::vector<dou
     if (m == 0) m = 1e-12;
   t.dispersions.resize(p);
   for (size_t g = 0; g < p; ++g) t.dispersions[g] = var[g] / mean[g];
-  if (seurat) {
+  if (rules.log) {
     // Seurat's log dispersion and log1p mean; zero dispersion becomes NaN.
     for (size_t g = 0; g < p; ++g) {
       double& d = t.dispersions[g];
@@ -212,14 +219,24 @@ DispersionTable dispersion_table(std::vector<double> mean, const std::vector<dou
     }
   }
   t.dispersions_norm.resize(p);
-  for (size_t g = 0; g < p; ++g)
-    t.dispersions_norm[g] =
-        bin[g] < 0 ? kNaN : (t.dispersions[g] - avg[static_cast<size_t>(bin[g])]) / dev[static_cast<size_t>(bin[g])];
+  for (size_t g = 0; g < p; ++g) {
+    if (bin[g] < 0) {
+      t.dispersions_norm[g] = kNaN;
+      continue;
+    }
+    const double d = t.dispersions[g] - avg[static_cast<size_t>(bin[g])];
+    t.dispersions_norm[g] = (rules.absolute_deviation ? std::abs(d) : d) / dev[static_cast<size_t>(bin[g])];
+  }
+  // The legacy function selects on float32 values (its cutoff mode compares
+  // them directly; n_top_genes takes the cutoff from them).
+  const auto sel = [&](double z) { return rules.float32_selection ? static_cast<double>(static_cast<float>(z)) : z; };
 
   t.highly_variable.assign(p, false);
   if (!opts.n_top_genes) {
     for (size_t g = 0; g < p; ++g) {
-      const double z = nan_to_num(t.dispersions_norm[g]);
+      // The legacy function zeroes only NaN; infinities stay.
+      const double zs = sel(t.dispersions_norm[g]);
+      const double z = rules.float32_selection ? (std::isnan(zs) ? 0.0 : zs) : nan_to_num(zs);
       const double m = t.means[g];
       t.highly_variable[g] = m > opts.min_mean && m < opts.max_mean && z > opts.min_disp && z < opts.max_disp;
     }
@@ -228,7 +245,7 @@ DispersionTable dispersion_table(std::vector<double> mean, const std::vector<dou
   int64_t n = std::min<int64_t>(*opts.n_top_genes, static_cast<int64_t>(p));
   std::vector<double> x;
   for (double z : t.dispersions_norm)
-    if (!std::isnan(z)) x.push_back(z);
+    if (!std::isnan(z)) x.push_back(sel(z));
   if (n > static_cast<int64_t>(x.size())) {
     warn("highly_variable_genes: `n_top_genes` (=" + std::to_string(n) + ") > number of normalized dispersions (=" +
          std::to_string(x.size()) + "), returning all genes with normalized dispersions.");

@@ -9,6 +9,7 @@
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/tl/diffmap.hpp"
+#include "scanpp/tl/dpt_branching.hpp"
 
 namespace scanpp::tl {
 
@@ -138,8 +139,7 @@ int64_t root_cell(const AnnData& adata) {
 }  // namespace
 
 void dpt(AnnData& adata, const DptOptions& opt) {
-  if (opt.n_branchings != 0)
-    throw ValueError("dpt: n_branchings > 0 (branching detection) is not supported; use tl.paga");
+  if (opt.n_branchings < 0) throw ValueError("dpt: n_branchings must be >= 0");
   const SparseMatrix& w = detail::neighbors_connectivities(adata, opt.neighbors_key, "dpt");
   const int64_t root = root_cell(adata);
   if (adata.obsm.find("X_diffmap") == adata.obsm.end())
@@ -155,6 +155,29 @@ void dpt(AnnData& adata, const DptOptions& opt) {
                                          several ? std::span<const int32_t>(labels) : std::span<const int32_t>());
   adata.uns["iroot"] = Array::scalar<int64_t>(root);
   adata.obs.set("dpt_pseudotime", Array::from_vector(pt));
+  if (opt.n_branchings == 0) return;
+  // the branching works on the first n_dcs components, as Scanpy's DPT object
+  const Array& basis = basis_el.get<Array>();
+  const Array& evals = ev->second.get<Array>();
+  std::vector<int64_t> cols(static_cast<size_t>(opt.n_dcs));
+  std::iota(cols.begin(), cols.end(), int64_t{0});
+  const DptBranching br = dpt_branchings(
+      basis.take_cols(cols), evals.take_rows(cols), root, pt,
+      several ? std::span<const int32_t>(labels) : std::span<const int32_t>(),
+      {.n_branchings = opt.n_branchings, .min_group_size = opt.min_group_size,
+       .allow_kendall_tau_shift = opt.allow_kendall_tau_shift});
+  std::vector<std::string> names(static_cast<size_t>(br.n_groups));
+  for (int32_t g = 0; g < br.n_groups; ++g) names[g] = std::to_string(g);  // numeric order = natsorted
+  Categorical groups;
+  groups.codes = br.groups;
+  groups.categories = names;
+  adata.obs.set("dpt_groups", std::move(groups));
+  adata.obs.set("dpt_order", Array::from_vector(br.order));
+  adata.obs.set("dpt_order_indices", Array::from_vector(br.order_indices));
+  adata.uns["dpt_changepoints"] = Array::from_vector(br.changepoints);
+  std::vector<int64_t> tips;
+  for (const auto& t : br.tips) tips.insert(tips.end(), t.begin(), t.end());
+  adata.uns["dpt_grouptips"] = Array::from_vector(tips, {static_cast<int64_t>(br.tips.size()), 2});
 }
 
 }  // namespace scanpp::tl

@@ -2,9 +2,8 @@
 // tl.dpt: diffusion pseudotime (Haghverdi et al. 2016) as Scanpy 1.11
 // computes it from a diffusion map: the DPT distance of every cell to a root
 // cell, normalised by its largest finite value.
-//
-// Not supported: n_branchings > 0 (the legacy branching detection, which
-// Scanpy itself discourages in favour of PAGA) is rejected with ValueError.
+// With n_branchings > 0 it also runs Scanpy's legacy branching detection
+// (tl/dpt_branching.hpp), which Scanpy itself discourages in favour of PAGA.
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -32,7 +31,7 @@ std::vector<float> dpt_pseudotime(const Array& eigen_basis, const Array& eigen_v
 
 struct DptOptions {
   int n_dcs = 10;
-  int n_branchings = 0;  // only 0 is supported
+  int n_branchings = 0;  // > 0: detect this many branchings (tl/dpt_branching.hpp)
   double min_group_size = 0.01;
   bool allow_kendall_tau_shift = true;
   std::string neighbors_key = "neighbors";
@@ -41,9 +40,13 @@ struct DptOptions {
 // Root: uns['iroot'] (an integer < n_obs), else the cell of X closest to
 // uns['xroot'] or var['xroot'] (squared Euclidean distance, first minimum).
 // Runs tl.diffmap with defaults when obsm['X_diffmap'] is missing. Writes
-// obs['dpt_pseudotime'] (float32) and uns['iroot'] (int64). Throws ValueError
+// obs['dpt_pseudotime'] (float32) and uns['iroot'] (int64); with
+// n_branchings > 0 also obs['dpt_groups'] (categorical '0', '1', ...),
+// obs['dpt_order'], obs['dpt_order_indices'] (int64), uns['dpt_changepoints']
+// (int64) and uns['dpt_grouptips'] (int64, n_groups x 2). Throws ValueError
 // without a usable root (Scanpy only warns and writes nothing), for
-// n_dcs larger than the number of diffusion components, and for n_branchings > 0.
+// n_dcs larger than the number of diffusion components, and for
+// n_branchings < 0.
 void dpt(AnnData& adata, const DptOptions& opt = {});
 
 }  // namespace scanpp::tl

@@ -1,0 +1,97 @@
+// tl.tsne timings.
+//   tsne_bench pbmc [runs] [method]   PBMC 3k, golden X_pca (40 PCs), median of runs (default 3)
+//   tsne_bench N [method] [d]          N cells x d (default 50) random-cluster matrix; method auto|barnes_hut|fft
+// Run from /work/main (the golden path is relative). Scanpy 1.11.5 (scikit-learn
+// Barnes–Hut) takes 10.6 s on PBMC 3k on the same kind of machine.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "scanpp/core/parallel.hpp"
+#include "scanpp/core/random.hpp"
+#include "scanpp/io/npy.hpp"
+#include "scanpp/tl/tsne.hpp"
+
+using namespace scanpp;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// 30 Gaussian clusters of different sizes and spreads in d dimensions.
+Array clusters(int64_t n, int64_t d) {
+  const int n_clusters = 30;
+  std::vector<double> centre(static_cast<size_t>(n_clusters * d)), spread(n_clusters);
+  for (int c = 0; c < n_clusters; ++c) {
+    random::Stream rs(7, static_cast<uint64_t>(c), 1);
+    for (int64_t j = 0; j < d; ++j) centre[c * d + j] = rs.normal() * 6.0;
+    spread[c] = 0.5 + 1.5 * rs.uniform();
+  }
+  Array X(DType::Float32, {n, d});
+  auto x = X.as<float>();
+  parallel_for(n, [&](int64_t i) {
+    random::Stream rs(7, static_cast<uint64_t>(i), 2);
+    // Uneven sizes: cluster c drawn with probability ∝ 1/(c + 1).
+    const double u = rs.uniform() * 3.99499;  // H(30)
+    int c = 0;
+    for (double acc = 1.0; c < n_clusters - 1 && u > acc; acc += 1.0 / (c + 2)) ++c;
+    for (int64_t j = 0; j < d; ++j) x[i * d + j] = static_cast<float>(centre[c * d + j] + spread[c] * rs.normal());
+  });
+  return X;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string what = argc > 1 ? argv[1] : "pbmc";
+  if (what == "pbmc") {
+    const int runs = argc > 2 ? std::atoi(argv[2]) : 3;
+    const Array pca = io::read_npy("../shared/golden/pbmc3k/X_pca.npy");
+    std::vector<int64_t> cols(40);
+    for (int c = 0; c < 40; ++c) cols[c] = c;
+    const Array X = pca.take_cols(cols);
+    const tl::TsneMethod method = tl::tsne_method_from_string(argc > 3 ? argv[3] : "auto");
+    std::vector<double> t;
+    tl::TsneLayoutResult res;
+    for (int r = 0; r < runs; ++r) {
+      const double t0 = now();
+      res = tl::tsne_embedding(X, {.method = method});
+      t.push_back(now() - t0);
+    }
+    std::sort(t.begin(), t.end());
+    const SparseMatrix P = tl::tsne_affinities(X, 30.0);
+    const Array golden = io::read_npy("../shared/golden/pbmc3k/X_tsne.npy");
+    std::printf("PBMC 3k (%lld cells, 40 PCs), %d threads: tl.tsne %.3f s (median of %d), method %s, KL %.5f "
+                "(Scanpy's embedding: %.5f)   [Scanpy 1.11.5: 10.6 s]\n",
+                static_cast<long long>(X.rows()), num_threads(), t[t.size() / 2], runs, tl::tsne_method_name(res.method),
+                tl::tsne_kl_divergence(P, res.embedding), tl::tsne_kl_divergence(P, golden));
+    return 0;
+  }
+  const int64_t n = std::atoll(what.c_str());
+  const std::string method = argc > 2 ? argv[2] : "auto";
+  const int64_t d = argc > 3 ? std::atoll(argv[3]) : 50;
+  if (n < 10) {
+    std::fprintf(stderr, "usage: tsne_bench pbmc [runs] | tsne_bench N [method] [d]\n");
+    return 2;
+  }
+  const Array X = clusters(n, d);
+  std::printf("%lld cells x %lld dims, %d threads\n", static_cast<long long>(n), static_cast<long long>(d), num_threads());
+  double t0 = now();
+  const SparseMatrix P = tl::tsne_affinities(X, 30.0);
+  const double t_aff = now() - t0;
+  t0 = now();
+  const Array init = tl::tsne_pca_init(X);
+  const double t_init = now() - t0;
+  t0 = now();
+  const tl::TsneLayoutResult res = tl::tsne_layout(P, init, {.method = tl::tsne_method_from_string(method)});
+  const double t_opt = now() - t0;
+  std::printf("affinities (kNN k=91 + calibration): %.2f s, %lld entries\nPCA start: %.2f s\n"
+              "optimisation (%s, %d iterations): %.2f s, KL %.5f\ntotal %.2f s\n",
+              t_aff, static_cast<long long>(P.nnz()), t_init, tl::tsne_method_name(res.method), res.n_iter, t_opt,
+              res.kl_divergence, t_aff + t_init + t_opt);
+  return 0;
+}

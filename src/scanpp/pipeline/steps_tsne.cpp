@@ -1,0 +1,35 @@
+// Pipeline steps: tl.tsne.
+#include "scanpp/core/error.hpp"
+#include "scanpp/pipeline/pipeline.hpp"
+#include "scanpp/tl/tsne.hpp"
+
+namespace scanpp::pipeline {
+
+void add_tsne_steps(StepTable& t) {
+  t["tl.tsne"] = [](Params& p) -> StepFn {
+    tl::TsneOptions o;
+    o.n_pcs = p.opt<int>("n_pcs");
+    o.use_rep = p.opt<std::string>("use_rep");
+    o.perplexity = p.get<double>("perplexity", o.perplexity);
+    o.metric = p.get<std::string>("metric", o.metric);
+    if (o.metric != "euclidean") p.fail("only metric 'euclidean' is implemented, got '" + o.metric + "'");
+    o.early_exaggeration = p.get<double>("early_exaggeration", o.early_exaggeration);
+    o.learning_rate = p.get<double>("learning_rate", o.learning_rate);
+    o.random_state = p.get<int64_t>("random_state", o.random_state);
+    // Recorded in uns only: scanpp's thread count is a global setting.
+    o.n_jobs = p.opt<int>("n_jobs");
+    // MulticoreTSNE is not used; accepted (and ignored) for Scanpy scripts.
+    (void)p.get<bool>("use_fast_tsne", false);
+    o.key_added = p.opt<std::string>("key_added");
+    const std::string method = p.get<std::string>("method", "auto");
+    try {
+      o.method = tl::tsne_method_from_string(method);
+    } catch (const ValueError& e) {
+      p.fail(e.what());
+    }
+    o.max_iter = p.get<int>("max_iter", o.max_iter);
+    return [o](AnnData& ad) { tl::tsne(ad, o); };
+  };
+}
+
+}  // namespace scanpp::pipeline
