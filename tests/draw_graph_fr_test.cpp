@@ -7,11 +7,11 @@
 #include <chrono>
 #include <cstdio>
 
-#include "draw_graph_support.hpp"
+#include "layout_quality_support.hpp"
 #include "npy_lite.hpp"
 #include "scanpp/tl/draw_graph.hpp"
 
-using namespace draw_graph_support;
+using namespace layout_quality;
 
 TEST(DrawGraphFrTest, FruchtermanReingoldKeepsNeighbourhoodsAsScanpy) {
   AnnData a = golden();

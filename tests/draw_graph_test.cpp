@@ -11,7 +11,7 @@
 #include <map>
 #include <numeric>
 
-#include "draw_graph_support.hpp"
+#include "layout_quality_support.hpp"
 #include "npy_lite.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
@@ -23,7 +23,7 @@
 
 using namespace scanpp;
 
-using namespace draw_graph_support;
+using namespace layout_quality;
 
 namespace {
 

@@ -15,64 +15,17 @@
 #include "scanpp/tl/spectral_layout.hpp"
 #include "scanpp/tl/umap.hpp"
 #include "scanpp/tl/umap_ab.hpp"
+#include "layout_quality_support.hpp"
 #include "test_paths.hpp"
 
 using namespace scanpp;
 
 namespace {
 
-const AnnData& golden() {
-  static const AnnData a = io::read_h5ad(scanpp::testing::shared("golden/pbmc3k/pbmc3k_scanpy.h5ad"), {.read_X = false});
-  return a;
-}
-const SparseMatrix& connectivities() { return golden().obsp.at("connectivities").get<SparseMatrix>(); }
+using namespace layout_quality;
 
-// Indices of the k nearest other rows of each row (exact, squared euclidean).
-std::vector<std::vector<int64_t>> knn(const std::vector<double>& x, int64_t n, int64_t d, int k) {
-  std::vector<std::vector<int64_t>> out(static_cast<size_t>(n));
-  parallel_for(n, [&](int64_t i) {
-    std::vector<std::pair<double, int64_t>> dist;
-    dist.reserve(static_cast<size_t>(n));
-    for (int64_t j = 0; j < n; ++j) {
-      if (j == i) continue;
-      double s = 0;
-      for (int64_t c = 0; c < d; ++c) s += (x[i * d + c] - x[j * d + c]) * (x[i * d + c] - x[j * d + c]);
-      dist.emplace_back(s, j);
-    }
-    std::partial_sort(dist.begin(), dist.begin() + k, dist.end());
-    for (int t = 0; t < k; ++t) out[i].push_back(dist[t].second);
-  });
-  return out;
-}
-
-const std::vector<std::vector<int64_t>>& pca_neighbours() {
-  static const auto nn = [] {
-    const Array& pca = golden().obsm.at("X_pca").get<Array>();
-    const int64_t n = pca.rows(), p = pca.cols();
-    std::vector<double> x(static_cast<size_t>(n * 40));
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t c = 0; c < 40; ++c) x[i * 40 + c] = pca.get_double(i * p + c);
-    return knn(x, n, 40, 15);
-  }();
-  return nn;
-}
-
-// Mean share of each cell's 10 nearest neighbours in the embedding that are
-// among its 15 nearest in the first 40 PCs.
-double neighbourhood_share(const Array& emb) {
-  const int64_t n = emb.rows(), d = emb.cols();
-  std::vector<double> x(static_cast<size_t>(n * d));
-  for (int64_t k = 0; k < n * d; ++k) x[k] = emb.get_double(k);
-  const auto nn = knn(x, n, d, 10);
-  const auto& ref = pca_neighbours();
-  double total = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    int hit = 0;
-    for (int64_t j : nn[i]) hit += std::find(ref[i].begin(), ref[i].end(), j) != ref[i].end();
-    total += hit / 10.0;
-  }
-  return total / static_cast<double>(n);
-}
+// UMAP is judged against the 15 nearest neighbours in PCA space.
+double neighbourhood_share(const Array& emb) { return layout_quality::neighbourhood_share(as_vector(emb), emb.cols(), 15); }
 
 const AnnData& umap_run() {
   static const AnnData a = [] {

@@ -103,7 +103,16 @@ QcMetrics qc_kernel(const Rows& v, const std::vector<std::pair<std::string, std:
       for (size_t q = 0; q < nq; ++q) qtot[q][static_cast<size_t>(r)] = qs[q];
       if (!ns.empty()) {
         const size_t m = std::min<size_t>(vals.size(), static_cast<size_t>(maxn));
-        std::partial_sort(vals.begin(), vals.begin() + static_cast<std::ptrdiff_t>(m), vals.end(), std::greater<>());
+        // Only the sums of the top n values are needed, not their order: nested
+        // partitions (largest n first) put the top ns[j] values in front for every j.
+        size_t end = vals.size();
+        for (size_t j = ns.size(); j-- > 0;) {
+          const size_t mj = std::min<size_t>(vals.size(), static_cast<size_t>(ns[j]));
+          if (mj < end)
+            std::nth_element(vals.begin(), vals.begin() + static_cast<std::ptrdiff_t>(mj),
+                             vals.begin() + static_cast<std::ptrdiff_t>(end), std::greater<>());
+          end = mj;
+        }
         double acc = 0;
         size_t k = 0;
         for (size_t j = 0; j < ns.size(); ++j) {

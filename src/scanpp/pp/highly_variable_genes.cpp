@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/pp/log1p.hpp"
 #include "scanpp/pp/detail/hvg_dispersion.hpp"
 #include "scanpp/pp/detail/hvg_seurat_v3.hpp"
 #include "scanpp/pp/detail/rows.hpp"
@@ -311,11 +312,7 @@ HvgResult highly_variable_genes(AnnData& adata, const HighlyVariableGenesOptions
   check_flavor(opts);
   Element& x = obs_rep(adata, opts.layer, "highly_variable_genes");
   HvgContext ctx;
-  if (auto it = adata.uns.find("log1p"); it != adata.uns.end() && it->second.is<Dict>()) {
-    const Dict& d = it->second.get<Dict>();
-    if (auto b = d.find("base"); b != d.end() && b->second.is<Array>() && b->second.get<Array>().size() == 1)
-      ctx.log1p_base = b->second.get<Array>().get_double(0);
-  }
+  ctx.log1p_base = log1p_base(adata);
   if (opts.batch_key) {
     if (!adata.obs.has(*opts.batch_key))
       throw KeyError("highly_variable_genes: batch_key '" + *opts.batch_key + "' is not a column of obs");

@@ -66,4 +66,13 @@ void log1p(AnnData& adata, const Log1pOptions& opts) {
   adata.uns["log1p"] = Element(std::move(d));
 }
 
+std::optional<double> log1p_base(const AnnData& adata) {
+  auto it = adata.uns.find("log1p");
+  if (it == adata.uns.end() || !it->second.is<Dict>()) return std::nullopt;
+  const Dict& d = it->second.get<Dict>();
+  auto b = d.find("base");
+  if (b == d.end() || !b->second.is<Array>() || b->second.get<Array>().size() != 1) return std::nullopt;
+  return b->second.get<Array>().get_double(0);
+}
+
 }  // namespace scanpp::pp

@@ -25,4 +25,9 @@ void log1p(Array& x, std::optional<double> base = std::nullopt);
 // stores None). Warns, but still transforms, when uns['log1p'] exists.
 void log1p(AnnData& adata, const Log1pOptions& opts = {});
 
+// uns['log1p']['base'] when set: what downstream functions must undo with
+// expm1(x * ln(base)); nullopt means the natural logarithm (also after a
+// round trip through anndata < 0.12, which drops a None base).
+std::optional<double> log1p_base(const AnnData& adata);
+
 }  // namespace scanpp::pp

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/pp/log1p.hpp"
 #include "scanpp/tl/rank_genes_groups_stats.hpp"
 
 namespace scanpp::tl {
@@ -58,15 +59,6 @@ std::vector<double> fractions_by_name(const DataFrame& df, const std::string& gr
   return out;
 }
 
-std::optional<double> log1p_base(const AnnData& adata) {
-  auto it = adata.uns.find("log1p");
-  if (it == adata.uns.end() || !it->second.is<Dict>()) return std::nullopt;
-  const Dict& d = it->second.get<Dict>();
-  auto b = d.find("base");
-  if (b == d.end() || !b->second.is<Array>() || b->second.get<Array>().size() != 1) return std::nullopt;
-  return b->second.get<Array>().get_double(0);
-}
-
 }  // namespace
 
 void filter_rank_genes_groups(AnnData& adata, const FilterRankGenesGroupsOptions& opt) {
@@ -107,7 +99,7 @@ void filter_rank_genes_groups(AnnData& adata, const FilterRankGenesGroupsOptions
     else throw ValueError("filter_rank_genes_groups: obs['" + groupby + "'] must be categorical or strings");
     for (size_t i = 0; i < var->index().size(); ++i) gene_pos.emplace(var->index()[i], static_cast<int64_t>(i));
   }
-  const auto base = log1p_base(adata);
+  const auto base = pp::log1p_base(adata);
 
   for (auto& field : filtered.fields) {
     auto* gene_list = std::get_if<std::vector<std::string>>(&field.values);

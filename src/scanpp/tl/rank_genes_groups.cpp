@@ -7,6 +7,7 @@
 #include <set>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/pp/log1p.hpp"
 #include "scanpp/tl/rank_genes_groups_stats.hpp"
 
 namespace scanpp::tl {
@@ -65,15 +66,6 @@ std::vector<std::string> category_names(const Categorical& cat) {
     }
   }
   return out;
-}
-
-std::optional<double> log1p_base(const AnnData& adata) {
-  auto it = adata.uns.find("log1p");
-  if (it == adata.uns.end() || !it->second.is<Dict>()) return std::nullopt;
-  const Dict& d = it->second.get<Dict>();
-  auto b = d.find("base");
-  if (b == d.end() || !b->second.is<Array>() || b->second.get<Array>().size() != 1) return std::nullopt;
-  return b->second.get<Array>().get_double(0);
 }
 
 bool resolve_use_raw(const AnnData& adata, const RankGenesGroupsOptions& opt) {
@@ -184,7 +176,7 @@ RankGenesGroupsResult rank_genes_groups_compute(const AnnData& adata, const Rank
       }
     }
     if (st) {
-      const auto base = log1p_base(adata);
+      const auto base = pp::log1p_base(adata);
       for (int64_t j : rg.genes) {
         const double m1 = st->at(st->means, g, j);
         const double m2 = ireference < 0 ? st->at(st->means_rest, g, j) : st->at(st->means, ireference, j);

@@ -1,9 +1,10 @@
 #pragma once
-// Shared by the draw_graph tests: Scanpy's final PBMC 3k object and the
-// neighbourhood-preservation measure (as in umap_test.cpp): the mean share of
-// each cell's 10 nearest neighbours in a 2-D layout that are among its 10
-// nearest in the first 40 PCs of the golden X_pca.
+// Shared by the layout tests (UMAP, draw_graph): Scanpy's final PBMC 3k
+// object and the neighbourhood-preservation measure: the mean share of each
+// cell's 10 nearest neighbours in a layout that are among its k_ref nearest
+// in the first 40 PCs of the golden X_pca.
 #include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -11,7 +12,7 @@
 #include "scanpp/io/h5ad.hpp"
 #include "test_paths.hpp"
 
-namespace draw_graph_support {
+namespace layout_quality {
 
 using namespace scanpp;
 
@@ -41,24 +42,24 @@ inline std::vector<std::vector<int64_t>> knn(const std::vector<double>& x, int64
   return out;
 }
 
-inline const std::vector<std::vector<int64_t>>& pca_neighbours() {
-  static const auto nn = [] {
-    const Array& pca = golden().obsm.at("X_pca").get<Array>();
-    const int64_t n = pca.rows(), p = pca.cols();
-    std::vector<double> x(static_cast<size_t>(n * 40));
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t c = 0; c < 40; ++c) x[i * 40 + c] = pca.get_double(i * p + c);
-    return knn(x, n, 40, 10);
-  }();
-  return nn;
+inline const std::vector<std::vector<int64_t>>& pca_neighbours(int k_ref) {
+  static std::map<int, std::vector<std::vector<int64_t>>> cache;
+  auto it = cache.find(k_ref);
+  if (it != cache.end()) return it->second;
+  const Array& pca = golden().obsm.at("X_pca").get<Array>();
+  const int64_t n = pca.rows(), p = pca.cols();
+  std::vector<double> x(static_cast<size_t>(n * 40));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < 40; ++c) x[i * 40 + c] = pca.get_double(i * p + c);
+  return cache.emplace(k_ref, knn(x, n, 40, k_ref)).first->second;
 }
 
-// Mean share of each cell's 10 nearest neighbours in the layout that are
-// among its 10 nearest in the first 40 PCs.
-inline double neighbourhood_share(const std::vector<double>& xy) {
-  const int64_t n = static_cast<int64_t>(xy.size() / 2);
-  const auto nn = knn(xy, n, 2, 10);
-  const auto& ref = pca_neighbours();
+// Mean share of each cell's 10 nearest neighbours in the layout (n x dim,
+// row-major) that are among its k_ref nearest in the first 40 PCs.
+inline double neighbourhood_share(const std::vector<double>& xy, int64_t dim = 2, int k_ref = 10) {
+  const int64_t n = static_cast<int64_t>(xy.size()) / dim;
+  const auto nn = knn(xy, n, dim, 10);
+  const auto& ref = pca_neighbours(k_ref);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
     int hit = 0;
@@ -74,4 +75,4 @@ inline std::vector<double> as_vector(const Array& a) {
   return v;
 }
 
-}  // namespace draw_graph_support
+}  // namespace layout_quality
