@@ -17,7 +17,6 @@ using namespace detail;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Per-gene sums over a set of cells of the values Scanpy feeds to its
 // mean/variance kernel (expm1 of the log data for seurat), plus the number of
@@ -77,17 +76,9 @@ void mean_var(const GeneSums& s, const std::vector<size_t>& genes, std::vector<d
 
 // pandas' groupby mean over the batches (Kahan, NaN skipped).
 double kahan_mean(const std::vector<double>& vals) {
-  double sum = 0, comp = 0;
-  int64_t n = 0;
-  for (double v : vals) {
-    if (std::isnan(v)) continue;
-    ++n;
-    const double y = v - comp;
-    const double t = sum + y;
-    comp = t - sum - y;
-    sum = t;
-  }
-  return n == 0 ? kNaN : sum / static_cast<double>(n);
+  KahanMean m;
+  for (double v : vals) m.add(v);
+  return m.value();
 }
 
 bool is_v3(const HighlyVariableGenesOptions& o) {

@@ -40,21 +40,6 @@ void check_unique(const std::vector<double>& edges) {
     }
 }
 
-// pandas' groupby mean: Kahan-compensated sum of the non-NaN values.
-struct KahanMean {
-  double sum = 0, comp = 0;
-  int64_t n = 0;
-  void add(double v) {
-    if (std::isnan(v)) return;
-    ++n;
-    const double y = v - comp;
-    const double t = sum + y;
-    comp = t - sum - y;
-    sum = t;
-  }
-  double value() const { return n == 0 ? kNaN : sum / static_cast<double>(n); }
-};
-
 // pandas' groupby std (ddof=1): Welford's update over the non-NaN values.
 struct WelfordStd {
   double mean = 0, m2 = 0;

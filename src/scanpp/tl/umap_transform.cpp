@@ -2,43 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <numeric>
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/core/random.hpp"
+#include "scanpp/pp/connectivities.hpp"
 
 namespace scanpp::tl {
 
 namespace {
 
 constexpr uint64_t kTransformNegativeStream = 0x554d415054ULL;
-constexpr double kSmoothKTolerance = 1e-5;
-constexpr double kMinKDistScale = 1e-3;
 
 inline float clip4(float v) { return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f : v); }
 
-// σ of umap-learn's smooth_knn_dist for ρ = 0 (local_connectivity 0), in
-// float32 as its numba code declares the bisection variables.
-float sigma_for_row(const float* row, int k, double target, double mean_distances) {
-  float lo = 0.f, hi = std::numeric_limits<float>::infinity(), mid = 1.f;
-  for (int it = 0; it < 64; ++it) {
-    float psum = 0.f;
-    for (int j = 1; j < k; ++j) psum += row[j] > 0.f ? std::exp(-(row[j] / mid)) : 1.f;
-    if (std::fabs(static_cast<double>(psum) - target) < kSmoothKTolerance) break;
-    if (psum > target) {
-      hi = mid;
-      mid = (lo + hi) / 2.f;
-    } else {
-      lo = mid;
-      if (hi == std::numeric_limits<float>::infinity()) mid *= 2.f;
-      else mid = (lo + hi) / 2.f;
-    }
-  }
-  if (mid < kMinKDistScale * mean_distances) mid = static_cast<float>(kMinKDistScale * mean_distances);
-  return mid;
-}
 
 }  // namespace
 
@@ -62,16 +40,15 @@ UmapTransformResult umap_transform(const Array& reference_embedding, const std::
   res.n_epochs = opt.n_epochs ? *opt.n_epochs : (n_new <= 10000 ? 100 : 30);
   const int n_epochs = res.n_epochs;
 
-  // Membership strengths (float32, as umap-learn computes them).
+  // Membership strengths (float32, as umap-learn computes them): its transform
+  // calls smooth_knn_dist with local_connectivity max(0, 1 - 1) = 0, so rho = 0.
   std::vector<float> dist(distances.begin(), distances.end());
-  double total = 0.0;
-  for (float v : dist) total += v;
-  const double mean_distances = dist.empty() ? 0.0 : total / static_cast<double>(dist.size());
-  const double target = std::log2(static_cast<double>(k));
+  const std::vector<float> sigmas =
+      pp::smooth_knn_dist(dist, n_new, k, static_cast<double>(k), 64, /*local_connectivity=*/0.0).sigmas;
   std::vector<float> w(dist.size());
   parallel_for(n_new, [&](int64_t i) {
     const float* row = dist.data() + i * k;
-    const float sigma = sigma_for_row(row, k, target, mean_distances);
+    const float sigma = sigmas[static_cast<size_t>(i)];
     for (int j = 0; j < k; ++j)
       w[i * k + j] = (row[j] <= 0.f || sigma == 0.f) ? 1.f : std::exp(-(row[j] / sigma));
   });

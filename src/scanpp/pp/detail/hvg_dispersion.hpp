@@ -2,13 +2,30 @@
 // The single-batch dispersion procedure of Scanpy's highly_variable_genes:
 // from per-gene mean and variance to binned, normalised dispersions and the
 // highly-variable flag.
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
 #include "scanpp/pp/highly_variable_genes.hpp"
 
 namespace scanpp::pp::detail {
+
+// pandas' groupby mean: Kahan-compensated sum of the non-NaN values (NaN when none).
+struct KahanMean {
+  double sum = 0, comp = 0;
+  int64_t n = 0;
+  void add(double v) {
+    if (std::isnan(v)) return;
+    ++n;
+    const double y = v - comp;
+    const double t = sum + y;
+    comp = t - sum - y;
+    sum = t;
+  }
+  double value() const { return n == 0 ? std::numeric_limits<double>::quiet_NaN() : sum / static_cast<double>(n); }
+};
 
 struct DispersionTable {
   std::vector<double> means, dispersions, dispersions_norm;
