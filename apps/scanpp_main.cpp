@@ -14,6 +14,7 @@
 #include "scanpp/datasets/synthetic.hpp"
 #include "scanpp/io/read.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
+#include "openblas_core.hpp"
 
 namespace {
 
@@ -53,6 +54,7 @@ int cmd_convert(const std::string& in, const std::string& out, const io::ReadOpt
 }  // namespace
 
 int main(int argc, char** argv) {
+  scanpp::app::ensure_openblas_core(argv);
   CLI::App app{"scanpp: Scanpy and AnnData in C++"};
   app.set_version_flag("--version", std::string("scanpp ") + SCANPP_VERSION);
   app.require_subcommand(1);
@@ -92,6 +94,7 @@ int main(int argc, char** argv) {
   std::string fn_name, fn_in, fn_out;
   std::vector<std::string> fn_params;
   std::vector<CLI::App*> fn_cmds;
+  bool fn_backed = false;
   for (const char* ns : {"pp", "tl"}) {
     auto* c = app.add_subcommand(ns, std::string("Run one sc.") + ns + " function on a file: " + ns +
                                          " NAME IN OUT [param=value ...] (values in YAML, e.g. qc_vars=[mt])");
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
     c->add_option("IN", fn_in, "Input file")->required();
     c->add_option("OUT", fn_out, "Output .h5ad or .loom")->required();
     c->add_option("PARAMS", fn_params, "param=value pairs");
+    c->add_flag("--backed", fn_backed, "Keep X on disk and stream it in row blocks (row-pass steps only)");
     fn_cmds.push_back(c);
   }
 
@@ -127,6 +131,7 @@ int main(int argc, char** argv) {
   synth->add_option("--genes", syn.n_genes, "Number of genes")->check(CLI::PositiveNumber);
   synth->add_option("--clusters", syn.n_clusters, "Number of clusters")->check(CLI::PositiveNumber);
   synth->add_option("--seed", syn.seed, "Random seed");
+  synth->add_option("--mean-umis", syn.mean_umis, "Median library size (UMIs per cell)")->check(CLI::PositiveNumber);
   synth->add_option("-o,--output", syn_out, "Output .h5ad")->required();
   std::string grn_out, grn_models = datasets::kDefaultSimModelsDir;
   std::vector<CLI::App*> grn_cmds;
@@ -150,7 +155,7 @@ int main(int argc, char** argv) {
     if (convert->parsed()) return cmd_convert(conv_in, conv_out, ro, compression == "gzip" ? 4 : -1);
     for (auto* c : fn_cmds)
       if (c->parsed()) {
-        std::string yaml = "- read: {path: '" + fn_in + "'}\n- " + c->get_name() + "." + fn_name + ":\n";
+        std::string yaml = "- read: {path: '" + fn_in + "'" + (fn_backed ? ", backed: r" : "") + "}\n- " + c->get_name() + "." + fn_name + ":\n";
         if (fn_params.empty()) yaml += "    {}\n";
         for (auto& kv : fn_params) {
           const auto eq = kv.find('=');

@@ -2,8 +2,10 @@
 //  1. PBMC 3k: golden X_pca[:, :40], n_neighbors=10, exact search + umap
 //     connectivities (Scanpy 1.11: 0.1 s compiled, 4.4 s with numba start-up).
 //  2. 100,000 x 50 synthetic clustered points (tests/knn_test_data.hpp),
-//     n_neighbors=15: HNSW build (one thread) + parallel queries + umap
-//     connectivities; recall against exact search on 2,000 sampled cells.
+//     n_neighbors=15: approximate search (NN-descent, parallel and
+//     deterministic) + umap connectivities; recall against exact search on
+//     2,000 sampled cells. (bench_nn_descent times the index alone, also on
+//     neurons10k and on a saved X_pca.)
 // Usage: bench_neighbors [shared_dir] [n_points]
 #include <sys/resource.h>
 
@@ -89,7 +91,7 @@ int main(int argc, char** argv) {
   const double recall = pp::knn_recall(approx, exact, rows);
   std::printf("synthetic %lld x 50, k=15, %s: knn %.2f s wall / %.2f s CPU, umap connectivities %.2f s, recall %.4f on %zu cells "
               "(exact search of those cells %.2f s); Scanpy 1.11 neighbors on 95,579 cells: 26.7 s\n",
-              static_cast<long long>(n_big), approx.approximate ? "HNSW" : "exact", t_approx, c_approx, t_big_conn, recall,
+              static_cast<long long>(n_big), approx.approximate ? "NN-descent" : "exact", t_approx, c_approx, t_big_conn, recall,
               rows.size(), t_exact);
   return recall >= 0.95 ? 0 : 1;
 }

@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config
-  libhdf5-dev hdf5-tools zlib1g-dev
+  libhdf5-dev hdf5-tools zlib1g-dev libdeflate-dev
   libeigen3-dev libopenblas-dev liblapack-dev libspectra-dev
   libigraph-dev libarpack2-dev libglpk-dev libplfit-dev libhnswlib-dev libfftw3-dev libcairo2-dev fonts-dejavu-core
   libcli11-dev nlohmann-json3-dev libfmt-dev libyaml-cpp-dev

@@ -2,6 +2,8 @@
 // the filtered counts), plus naming templates, dtypes, errors and threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "golden_support.hpp"
@@ -106,6 +108,49 @@ TEST(CalculateQcMetrics, TemplatesDenseSparseAndZeros) {
   EXPECT_EQ(dtype(md.obs, "n_genes_by_counts"), DType::Int64);
   EXPECT_EQ(dtype(md.var, "mean_counts"), DType::Float32);
   EXPECT_EQ(md.obs.numeric("total_counts_ercc"), m.obs.numeric("total_umis_ercc"));
+}
+
+TEST(CalculateQcMetrics, TopSumsMatchASortOnMixedValues) {
+  // The top-n sums take small integers from a histogram and sort the rest:
+  // mix integers, fractions, large and negative values, dense and sparse, and
+  // compare with sorting each row.
+  const int64_t n = 40, p = 700;
+  std::vector<double> v(static_cast<size_t>(n * p), 0.0);
+  uint64_t st = 12345;
+  auto next = [&] {
+    st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(st >> 11) * 0x1.0p-53;
+  };
+  for (auto& x : v) {
+    const double u = next();
+    if (u < 0.5) continue;                        // zero
+    if (u < 0.8) x = std::floor(next() * 6) + 1;  // small counts
+    else if (u < 0.9) x = std::floor(next() * 3000);  // large counts (some >= 128)
+    else if (u < 0.97) x = next() * 50;           // fractions
+    else x = -next() * 5;                         // negative
+  }
+  const Array dense = Array::from_vector(v, {n, p});
+  const std::vector<int64_t> ns = {1, 7, 50, 300, 700};
+  const pp::QcMetrics md = pp::qc_metrics(dense, {}, {.percent_top = ns});
+  const pp::QcMetrics ms = pp::qc_metrics(dense_to_csr(dense), {}, {.percent_top = ns});
+  for (int64_t r = 0; r < n; ++r) {
+    std::vector<double> all(v.begin() + r * p, v.begin() + (r + 1) * p), stored;
+    for (double x : all)
+      if (x != 0) stored.push_back(x);
+    std::sort(all.begin(), all.end(), std::greater<>());
+    std::sort(stored.begin(), stored.end(), std::greater<>());
+    double total = 0;
+    for (double x : all) total += x;
+    for (int64_t k : ns) {
+      const std::string col = "pct_counts_in_top_" + std::to_string(k) + "_genes";
+      double want_d = 0, want_s = 0;
+      for (int64_t j = 0; j < k; ++j) want_d += all[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < std::min<int64_t>(k, static_cast<int64_t>(stored.size())); ++j)
+        want_s += stored[static_cast<size_t>(j)];
+      EXPECT_NEAR(md.obs.numeric(col)[static_cast<size_t>(r)], want_d / total * 100, 1e-9) << col << " row " << r;
+      EXPECT_NEAR(ms.obs.numeric(col)[static_cast<size_t>(r)], want_s / total * 100, 1e-9) << col << " row " << r;
+    }
+  }
 }
 
 TEST(CalculateQcMetrics, BadParameters) {

@@ -2,7 +2,9 @@
 // line with exit code 2 for every kind of bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <vector>
 #include <fstream>
 
 #include "scanpp/io/h5ad.hpp"
@@ -119,6 +121,50 @@ TEST(Cli, PpSubcommandAndSyntheticData) {
   scanpp::AnnData ad = scanpp::io::read_h5ad(tmp.file("f.h5ad"));
   EXPECT_TRUE(ad.obs.has("n_genes"));
   for (double n : ad.obs.numeric("n_genes")) EXPECT_GE(n, 50);
+  // --mean-umis sets the median library size.
+  ASSERT_EQ(run_command(kCli + " datasets synthetic --cells 400 --genes 3000 --mean-umis 800 -o " + tmp.file("u.h5ad"), &out),
+            0)
+      << out;
+  const scanpp::AnnData u = scanpp::io::read_h5ad(tmp.file("u.h5ad"));
+  std::vector<double> totals;
+  for (int64_t i = 0; i < u.X_sparse().n_rows; ++i) {
+    double t = 0;
+    for (int64_t k = u.X_sparse().indptr[i]; k < u.X_sparse().indptr[i + 1]; ++k) t += u.X_sparse().data.get_double(k);
+    totals.push_back(t);
+  }
+  std::nth_element(totals.begin(), totals.begin() + 200, totals.end());
+  EXPECT_GT(totals[200], 600);
+  EXPECT_LT(totals[200], 1000);
+}
+
+// `--backed` streams X from disk and must write what the in-memory run writes;
+// steps that need X in memory refuse it in one line.
+TEST(Cli, PpSubcommandBackedEqualsInMemory) {
+  TempDir tmp;
+  std::string out;
+  ASSERT_EQ(run_command(kCli + " datasets synthetic --cells 400 --genes 2000 --clusters 3 -o " + tmp.file("s.h5ad"), &out), 0)
+      << out;
+  for (const char* mode : {"", " --backed"}) {
+    const std::string dst = tmp.file(std::string("n") + (*mode ? "b" : "m") + ".h5ad");
+    ASSERT_EQ(run_command(kCli + " pp normalize_total" + mode + " " + tmp.file("s.h5ad") + " " + dst + " target_sum=10000",
+                          &out),
+              0)
+        << out;
+  }
+  const scanpp::AnnData mem = scanpp::io::read_h5ad(tmp.file("nm.h5ad"));
+  const scanpp::AnnData backed = scanpp::io::read_h5ad(tmp.file("nb.h5ad"));
+  ASSERT_TRUE(mem.x_is_sparse() && backed.x_is_sparse());
+  const auto& a = mem.X_sparse();
+  const auto& b = backed.X_sparse();
+  ASSERT_EQ(a.data.size(), b.data.size());
+  ASSERT_GT(a.data.size(), 0);
+  for (int64_t i = 0; i < a.data.size(); ++i) ASSERT_EQ(a.data.get_double(i), b.data.get_double(i)) << i;
+  EXPECT_EQ(a.indices, b.indices);
+  double row0 = 0;  // normalised to the target
+  for (int64_t k = b.indptr[0]; k < b.indptr[1]; ++k) row0 += b.data.get_double(k);
+  EXPECT_NEAR(row0, 10000.0, 1e-2);
+  expect_user_error("pp scale --backed " + tmp.file("s.h5ad") + " " + tmp.file("x.h5ad"), "needs X in memory");
+  EXPECT_FALSE(std::filesystem::exists(tmp.file("x.h5ad")));
 }
 
 TEST(Cli, SimulatedDatasets) {

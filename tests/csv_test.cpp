@@ -2,8 +2,6 @@
 // read_csv/read_text return for the same text, the CellBench count table
 // against values read with anndata, and the errors.
 #include <gtest/gtest.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -12,38 +10,18 @@
 #include <vector>
 
 #include "scanpp/core/error.hpp"
+#include "text_file_support.hpp"
 #include "scanpp/io/csv.hpp"
 
 namespace fs = std::filesystem;
 using namespace scanpp;
+using scanpp::testing::input_error;
 
 namespace {
 
 const std::string kCellmix1 = std::string(SCANPP_SHARED_DIR) + "/data/cellbench/cellmix1.count.csv.gz";
 
-class CsvFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("scanpp_csv_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string p = (dir_ / name).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-  std::string write_gz(const std::string& name, const std::string& text) {
-    const std::string p = (dir_ / name).string();
-    gzFile f = gzopen(p.c_str(), "wb");
-    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
-    gzclose(f);
-    return p;
-  }
-  fs::path dir_;
-};
+using CsvFiles = scanpp::testing::TextFiles;
 
 std::vector<double> values(const AnnData& a) {
   const Array& X = a.X_dense();
@@ -54,19 +32,6 @@ std::vector<double> values(const AnnData& a) {
 
 using Names = std::vector<std::string>;
 
-template <class F>
-std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no error";
-}
-
-#define EXPECT_CONTAINS(text, piece) EXPECT_NE((text).find(piece), std::string::npos) << (text)
 
 }  // namespace
 
@@ -210,7 +175,7 @@ TEST_F(CsvFiles, ErrorDelimiterEmptyMissing) {
   EXPECT_CONTAINS(input_error([&] { io::read_csv(p); }), p + ": line 1: did not find the delimiter ','");
   EXPECT_CONTAINS(input_error([&] { io::read_csv(write("e.csv", "")); }), "no data lines");
   EXPECT_CONTAINS(input_error([&] { io::read_csv(write("o.csv", "x,y\n")); }), "no data lines (only a header)");
-  const std::string missing = (dir_ / "absent.csv").string();
+  const std::string missing = dir_.file("absent.csv");
   EXPECT_CONTAINS(input_error([&] { io::read_csv(missing); }), missing + ": cannot open file");
   EXPECT_THROW(io::read_csv(p, {.dtype = DType::Bool}), ValueError);
   // A gzip file cut short, read through the streaming line reader.

@@ -3,8 +3,6 @@
 // the 10x transposed path against core's transpose, and every malformed
 // input against its error message.
 #include <gtest/gtest.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include <cstring>
 #include <filesystem>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "scanpp/core/error.hpp"
+#include "text_file_support.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/core/sparse.hpp"
 #include "scanpp/io/mtx.hpp"
@@ -21,6 +20,7 @@
 
 namespace fs = std::filesystem;
 using namespace scanpp;
+using scanpp::testing::input_error;
 
 namespace {
 
@@ -28,43 +28,8 @@ const std::string kShared = SCANPP_SHARED_DIR;
 const std::string kPbmcMtx = kShared + "/data/pbmc3k/filtered_gene_bc_matrices/hg19/matrix.mtx";
 const std::string kV3Mtx = kShared + "/data/tenx_formats/3.0.0/filtered_feature_bc_matrix/matrix.mtx.gz";
 
-class MtxFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("scanpp_mtx_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    const std::string p = (dir_ / name).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-  std::string write_gz(const std::string& name, const std::string& text) {
-    const std::string p = (dir_ / name).string();
-    gzFile f = gzopen(p.c_str(), "wb");
-    gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
-    gzclose(f);
-    return p;
-  }
-  fs::path dir_;
-};
+using MtxFiles = scanpp::testing::TextFiles;
 
-template <class F>
-std::string input_error(F&& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("wrong exception type: ") + e.what();
-  }
-  return "no error";
-}
-
-#define EXPECT_CONTAINS(text, piece) EXPECT_NE((text).find(piece), std::string::npos) << (text)
 
 std::vector<float> floats(const SparseMatrix& m) {
   auto s = m.data.as<float>();
@@ -324,9 +289,9 @@ TEST_F(MtxFiles, ErrorNonFiniteValue) {
 }
 
 TEST_F(MtxFiles, ErrorMissingFile) {
-  const std::string p = (dir_ / "nope.mtx").string();
+  const std::string p = dir_.file("nope.mtx");
   EXPECT_CONTAINS(input_error([&] { io::read_mtx_matrix(p); }), p + ": cannot open file");
-  EXPECT_CONTAINS(input_error([&] { io::read_mtx_matrix(dir_.string()); }), "is a folder");
+  EXPECT_CONTAINS(input_error([&] { io::read_mtx_matrix(dir_.path()); }), "is a folder");
 }
 
 TEST_F(MtxFiles, TextBlockReaderReturnsWholeLines) {

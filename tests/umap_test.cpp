@@ -15,6 +15,7 @@
 #include "scanpp/tl/spectral_layout.hpp"
 #include "scanpp/tl/umap.hpp"
 #include "scanpp/tl/umap_ab.hpp"
+#include "scanpp/tl/umap_sgd.hpp"
 #include "layout_quality_support.hpp"
 #include "test_paths.hpp"
 
@@ -110,6 +111,35 @@ TEST(UmapTest, OtherStartsAndOptions) {
   EXPECT_THROW(tl::umap(a, {.init_pos = "paga"}), ValueError);  // the golden file has no uns['paga']['pos']
   EXPECT_THROW(tl::umap(a, {.neighbors_key = "nope"}), KeyError);
   EXPECT_THROW(tl::umap(a, {.n_components = 0}), ValueError);
+}
+
+TEST(UmapSgdTest, SimdKernelEqualsScalarKernelBitForBit) {
+  // The 32-lane AVX-512 kernel must compute exactly what the scalar kernel
+  // computes, vertex by vertex (same operations, same order).
+  ASSERT_TRUE(tl::umap_sgd::simd_kernel_available(2)) << "this machine has AVX-512; the SIMD kernel must be used";
+  SparseMatrix g = convert_format(connectivities(), SparseFormat::CSR);
+  sort_indices(g);
+  g.data = g.data.astype(DType::Float64);
+  const tl::umap_sgd::Graph sg = tl::umap_sgd::make_graph(g, 60);
+  const int64_t n = g.n_rows;
+  std::vector<float> start(static_cast<size_t>(n * 2));
+  for (size_t k = 0; k < start.size(); ++k) start[k] = static_cast<float>((k * 2654435761u) % 10007) * 1e-3f;
+  const tl::UmapCurve c = tl::find_ab_params(1.0, 0.5);
+  const tl::umap_sgd::Params p{.a = c.a, .b = c.b, .n_epochs = 60, .dim = 2, .seed = 11};
+  std::vector<float> simd = start, scalar = start;
+  tl::umap_sgd::optimize(sg, p, simd, tl::umap_sgd::Kernel::Auto);
+  tl::umap_sgd::optimize(sg, p, scalar, tl::umap_sgd::Kernel::Scalar);
+  int64_t moved = 0, differ = 0;
+  for (size_t k = 0; k < start.size(); ++k) {
+    moved += simd[k] != start[k];
+    differ += simd[k] != scalar[k];
+  }
+  std::printf("[umap] SIMD vs scalar kernel, 60 epochs: %lld of %zu coordinates moved, %lld differ\n",
+              static_cast<long long>(moved), start.size(), static_cast<long long>(differ));
+  EXPECT_GT(moved, static_cast<int64_t>(start.size()) * 9 / 10);
+  EXPECT_EQ(differ, 0);
+  // Three dimensions run on the scalar kernel.
+  EXPECT_FALSE(tl::umap_sgd::simd_kernel_available(3));
 }
 
 TEST(SpectralLayoutTest, ConnectedGraphGivesLaplacianEigenvectors) {

@@ -42,6 +42,13 @@ class BackedAnnData {
   bool has_X() const { return x_kind_ != XKind::None; }
   bool x_is_sparse() const { return x_kind_ == XKind::Csr; }
   DType x_dtype() const { return x_dtype_; }
+  // X stored as CSC (not readable by rows without reading all of it).
+  bool x_is_csc() const { return x_kind_ == XKind::Csc; }
+  // Stored values of X: nnz of a CSR X, n_obs * n_vars of a dense one (0 otherwise).
+  int64_t x_stored() const {
+    if (x_kind_ == XKind::Csr) return indptr_.back();
+    return x_kind_ == XKind::Dense ? n_obs() * n_vars() : 0;
+  }
 
   // Rows [start, end) of X: a dense Array or a CSR SparseMatrix. Reads only those rows.
   Element read_rows(int64_t start, int64_t end) const;

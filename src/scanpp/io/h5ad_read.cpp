@@ -3,7 +3,9 @@
 #include <cstring>
 #include <iostream>
 #include <limits>
+#include <optional>
 
+#include "scanpp/io/deflate_chunks.hpp"
 #include "scanpp/io/h5ad.hpp"
 
 namespace scanpp::io {
@@ -217,51 +219,71 @@ RecArray read_recarray(hid_t d, const Loc& where) {
   if (shape.size() != 1) where.fail("record array must be 1-D");
   r.n_records = shape[0];
   const int nm = H5Tget_nmembers(ft);
+  // One packed memory record holding every field, so the dataset is read
+  // (and decompressed) once rather than once per field.
+  struct Member {
+    std::string name;
+    size_t offset = 0, size = 0;
+    bool is_string = false, vlen = false;
+    std::optional<DType> dtype;
+  };
+  std::vector<Member> members(static_cast<size_t>(std::max(nm, 0)));
+  std::vector<Handle> mtypes;
+  size_t rec = 0;
   for (int k = 0; k < nm; ++k) {
+    Member& m = members[static_cast<size_t>(k)];
     char* cname = H5Tget_member_name(ft, static_cast<unsigned>(k));
-    std::string fname = cname;
+    m.name = cname;
     H5free_memory(cname);
     Handle mt(H5Tget_member_type(ft, static_cast<unsigned>(k)));
-    RecArray::Field f;
-    f.name = fname;
     if (H5Tget_class(mt) == H5T_STRING) {
-      const bool vlen = H5Tis_variable_str(mt) > 0;
+      m.is_string = true;
+      m.vlen = H5Tis_variable_str(mt) > 0;
       Handle st(H5Tcopy(H5T_C_S1));
       H5Tset_cset(st, H5Tget_cset(mt));
-      const size_t sz = vlen ? sizeof(char*) : H5Tget_size(mt);
-      if (vlen) H5Tset_size(st, H5T_VARIABLE);
+      m.size = m.vlen ? sizeof(char*) : H5Tget_size(mt);
+      if (m.vlen) H5Tset_size(st, H5T_VARIABLE);
       else {
-        H5Tset_size(st, sz);
+        H5Tset_size(st, m.size);
         H5Tset_strpad(st, H5T_STR_NULLPAD);
       }
-      Handle comp(H5Tcreate(H5T_COMPOUND, sz));
-      H5Tinsert(comp, fname.c_str(), 0, st);
-      std::vector<char> buf(static_cast<size_t>(r.n_records) * sz + 1, 0);
-      if (r.n_records && H5Dread(d, comp, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
-        where.fail("cannot read field '" + fname + "'");
+      mtypes.push_back(std::move(st));
+    } else {
+      m.dtype = h5::dtype_from_h5(mt);
+      if (!m.dtype) where.fail("field '" + m.name + "' has an unsupported type");
+      m.size = dtype_size(*m.dtype);
+      mtypes.push_back(h5::h5type_for(*m.dtype));
+    }
+    m.offset = rec;
+    rec += m.size;
+  }
+  Handle comp(H5Tcreate(H5T_COMPOUND, std::max<size_t>(rec, 1)));
+  for (size_t k = 0; k < members.size(); ++k) H5Tinsert(comp, members[k].name.c_str(), members[k].offset, mtypes[k]);
+  std::vector<char> buf(static_cast<size_t>(r.n_records) * rec + 1, 0);
+  if (r.n_records && rec && !h5::read_deflate_chunks(d, comp, buf.data(), where) &&
+      H5Dread(d, comp, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+    where.fail("cannot read the record array (truncated or corrupt file?)");
+  for (auto& m : members) {
+    RecArray::Field f;
+    f.name = m.name;
+    if (m.is_string) {
       std::vector<std::string> vals(static_cast<size_t>(r.n_records));
       for (int64_t i = 0; i < r.n_records; ++i) {
-        if (vlen) {
+        const char* at = buf.data() + i * rec + m.offset;
+        if (m.vlen) {
           char* p;
-          std::memcpy(&p, buf.data() + i * sz, sizeof p);
+          std::memcpy(&p, at, sizeof p);
           if (p) vals[i] = p;
-          free(p);
+          free(p);  // vlen strings are allocated by HDF5's default malloc
         } else {
-          const char* p = buf.data() + i * sz;
-          vals[i] = std::string(p, strnlen(p, sz));
+          vals[i] = std::string(at, strnlen(at, m.size));
         }
       }
       f.values = std::move(vals);
     } else {
-      auto dt = h5::dtype_from_h5(mt);
-      if (!dt) where.fail("field '" + fname + "' has an unsupported type");
-      Handle mem = h5::h5type_for(*dt);
-      const size_t sz = dtype_size(*dt);
-      Handle comp(H5Tcreate(H5T_COMPOUND, sz));
-      H5Tinsert(comp, fname.c_str(), 0, mem);
-      Array a(*dt, {r.n_records});
-      if (r.n_records && H5Dread(d, comp, H5S_ALL, H5S_ALL, H5P_DEFAULT, a.raw()) < 0)
-        where.fail("cannot read field '" + fname + "'");
+      Array a(*m.dtype, {r.n_records});
+      auto* dst = static_cast<char*>(a.raw());
+      for (int64_t i = 0; i < r.n_records; ++i) std::memcpy(dst + i * m.size, buf.data() + i * rec + m.offset, m.size);
       f.values = std::move(a);
     }
     r.fields.push_back(std::move(f));

@@ -46,6 +46,10 @@ H5adCsrWriter::H5adCsrWriter(const std::string& path, int64_t n_vars, DType dtyp
   encode(xgroup_, "csr_matrix", "0.1.0");
   data_ = create_extendable(xgroup_, "data", dtype_, opt.compression);
   indices_ = create_extendable(xgroup_, "indices", DType::Int32, opt.compression);
+  if (opt.compression >= 0) {
+    zdata_ = std::make_unique<h5::DeflateAppender>(data_, dtype_size(dtype_), opt.compression);
+    zindices_ = std::make_unique<h5::DeflateAppender>(indices_, sizeof(int32_t), opt.compression);
+  }
 }
 
 H5adCsrWriter::~H5adCsrWriter() = default;
@@ -54,12 +58,17 @@ void H5adCsrWriter::append(const SparseMatrix& b) {
   if (b.format != SparseFormat::CSR || b.n_cols != n_vars_) throw ValueError("append: block must be CSR with n_vars columns");
   if (b.data.dtype() != dtype_) throw ValueError("append: block dtype differs from the writer's");
   const hsize_t old_n = static_cast<hsize_t>(indptr_.back());
-  append_values(data_, dtype_, b.data.raw(), old_n, static_cast<hsize_t>(b.nnz()));
-  append_values(indices_, DType::Int32, b.indices.data(), old_n, static_cast<hsize_t>(b.nnz()));
+  if (zdata_) {
+    zdata_->append(b.data.raw(), b.nnz());
+    zindices_->append(b.indices.data(), b.nnz());
+  } else {
+    append_values(data_, dtype_, b.data.raw(), old_n, static_cast<hsize_t>(b.nnz()));
+    append_values(indices_, DType::Int32, b.indices.data(), old_n, static_cast<hsize_t>(b.nnz()));
+  }
   for (int64_t i = 1; i <= b.n_rows; ++i) indptr_.push_back(static_cast<int64_t>(old_n) + b.indptr[i]);
 }
 
-void H5adCsrWriter::finish(const DataFrame& obs, const DataFrame& var, const Dict& uns) {
+void H5adCsrWriter::write_header(const DataFrame& obs, const DataFrame& var) {
   if (obs.n_rows() != rows_written())
     throw ValueError("finish: obs has " + std::to_string(obs.n_rows()) + " rows, " + std::to_string(rows_written()) +
                      " were written");
@@ -72,16 +81,41 @@ void H5adCsrWriter::finish(const DataFrame& obs, const DataFrame& var, const Dic
   } else {
     h5::write_raw(xgroup_, "indptr", DType::Int64, {static_cast<int64_t>(indptr_.size())}, indptr_.data(), comp);
   }
+  if (zdata_) {
+    zdata_->finish();
+    zindices_->finish();
+    zdata_.reset();
+    zindices_.reset();
+  }
   data_.reset();
   indices_.reset();
   xgroup_.reset();
   write_dataframe(file_, "obs", obs, opt_);
   write_dataframe(file_, "var", var, opt_);
-  for (const char* d : {"obsm", "varm", "obsp", "varp", "layers"}) write_element(file_, d, Dict{}, opt_);
-  write_element(file_, "uns", uns, opt_);
+}
+
+void H5adCsrWriter::close_and_commit() {
   if (H5Fflush(file_, H5F_SCOPE_GLOBAL) < 0) throw InputError(path_, "", "cannot flush the file");
   file_.reset();
   out_->commit();
+}
+
+void H5adCsrWriter::finish(const DataFrame& obs, const DataFrame& var, const Dict& uns) {
+  write_header(obs, var);
+  for (const char* d : {"obsm", "varm", "obsp", "varp", "layers"}) write_element(file_, d, Dict{}, opt_);
+  write_element(file_, "uns", uns, opt_);
+  close_and_commit();
+}
+
+void H5adCsrWriter::finish(const AnnData& meta) {
+  write_header(meta.obs, meta.var);
+  write_element(file_, "obsm", meta.obsm, opt_);
+  write_element(file_, "varm", meta.varm, opt_);
+  write_element(file_, "obsp", meta.obsp, opt_);
+  write_element(file_, "varp", meta.varp, opt_);
+  write_element(file_, "layers", meta.layers, opt_);
+  write_element(file_, "uns", meta.uns, opt_);
+  close_and_commit();
 }
 
 }  // namespace scanpp::io

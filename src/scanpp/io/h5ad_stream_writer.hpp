@@ -6,6 +6,7 @@
 #include <string>
 
 #include "scanpp/io/atomic_file.hpp"
+#include "scanpp/io/deflate_chunks.hpp"
 #include "scanpp/io/h5ad.hpp"
 
 namespace scanpp::io {
@@ -23,14 +24,21 @@ class H5adCsrWriter {
   // Writes indptr, obs (one row per appended row), var (n_vars rows) and the
   // other slots, then renames the file into place.
   void finish(const DataFrame& obs, const DataFrame& var, const Dict& uns = {});
+  // finish() with every slot of `meta` except X and raw: obs, var, obsm,
+  // varm, obsp, varp, layers and uns (a backed AnnData's metadata).
+  void finish(const AnnData& meta);
 
  private:
+  void write_header(const DataFrame& obs, const DataFrame& var);
+  void close_and_commit();
   std::string path_;
   int64_t n_vars_;
   DType dtype_;
   WriteH5adOptions opt_;
   std::unique_ptr<AtomicFile> out_;
   h5::Handle file_, xgroup_, data_, indices_;
+  // With gzip, data and indices are compressed chunk by chunk in parallel.
+  std::unique_ptr<h5::DeflateAppender> zdata_, zindices_;
   std::vector<int64_t> indptr_{0};
 };
 

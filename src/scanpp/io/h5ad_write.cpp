@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "scanpp/io/atomic_file.hpp"
+#include "scanpp/io/deflate_chunks.hpp"
 #include "scanpp/io/h5ad.hpp"
 
 namespace scanpp::io {
@@ -131,7 +132,13 @@ void write_recarray(hid_t parent, const std::string& name, const RecArray& r, co
     H5Pset_deflate(dcpl, static_cast<unsigned>(opt.compression));
   }
   Handle d(H5Dcreate2(parent, name.c_str(), comp, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
-  if (!d.valid() || (n && H5Dwrite(d, comp, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0))
+  if (!d.valid()) throw Error("cannot create record array '" + name + "'");
+  bool has_strings = false;
+  for (auto& f : r.fields) has_strings |= !std::holds_alternative<Array>(f.values);
+  // Numeric records are plain bytes: deflated on scanpp's threads. Strings
+  // need HDF5 to place them in its heap, so they take the filter pipeline.
+  if (n && opt.compression >= 0 && !has_strings) h5::write_deflate_chunks(d, buf.data(), size, opt.compression);
+  else if (n && H5Dwrite(d, comp, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
     throw Error("cannot write record array '" + name + "'");
   set_encoding(d, "rec-array", "0.2.0");
 }
@@ -224,6 +231,7 @@ void write_element(hid_t parent, const std::string& name, const Element& e, cons
 }
 
 void write_h5ad(const AnnData& adata, const std::string& path, const WriteH5adOptions& opt) {
+  if (opt.compression > 9) throw ValueError("gzip level must be 0-9, got " + std::to_string(opt.compression));
   adata.validate();
   AtomicFile out(path);
   {

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "scanpp/io/deflate_chunks.hpp"
+
 namespace scanpp::h5 {
 
 void Handle::reset() {
@@ -334,7 +336,9 @@ Array read_array(hid_t dset, const Loc& where) {
   space_size(s, &shape);
   Array out(*d, shape);
   Handle m = mem_type(t, *d);
-  if (out.size() && H5Dread(dset, m, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw()) < 0)
+  // gzip datasets are decompressed on scanpp's threads; anything else through HDF5.
+  if (out.size() && !read_deflate_chunks(dset, m, out.raw(), where) &&
+      H5Dread(dset, m, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.raw()) < 0)
     where.fail("cannot read data (truncated or corrupt file?)");
   fix_bools(out, t);
   return out;
@@ -353,10 +357,12 @@ Array read_array_slice(hid_t dset, int64_t start, int64_t count, const Loc& wher
   if (shape.size() != 1) where.fail("is not 1-D");
   if (start < 0 || start + count > shape[0]) where.fail("slice out of range (truncated file?)");
   hsize_t st = static_cast<hsize_t>(start), cn = static_cast<hsize_t>(count);
-  H5Sselect_hyperslab(fs, H5S_SELECT_SET, &st, nullptr, &cn, nullptr);
-  Handle ms(H5Screate_simple(1, &cn, nullptr));
   Handle m = mem_type(t, dt);
-  if (H5Dread(dset, m, ms, fs, H5P_DEFAULT, out.raw()) < 0) where.fail("cannot read data (truncated or corrupt file?)");
+  if (!read_deflate_rows(dset, m, start, count, out.raw(), where)) {
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &st, nullptr, &cn, nullptr);
+    Handle ms(H5Screate_simple(1, &cn, nullptr));
+    if (H5Dread(dset, m, ms, fs, H5P_DEFAULT, out.raw()) < 0) where.fail("cannot read data (truncated or corrupt file?)");
+  }
   fix_bools(out, t);
   return out;
 }
@@ -373,10 +379,12 @@ Array read_rows(hid_t dset, int64_t start, int64_t count, const Loc& where) {
   Array out(*d, {count, shape[1]});
   if (out.size() == 0) return out;
   hsize_t st[2] = {static_cast<hsize_t>(start), 0}, cn[2] = {static_cast<hsize_t>(count), static_cast<hsize_t>(shape[1])};
-  H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, nullptr, cn, nullptr);
-  Handle ms(H5Screate_simple(2, cn, nullptr));
   Handle m = mem_type(t, *d);
-  if (H5Dread(dset, m, ms, fs, H5P_DEFAULT, out.raw()) < 0) where.fail("cannot read data (truncated or corrupt file?)");
+  if (!read_deflate_rows(dset, m, start, count, out.raw(), where)) {
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, nullptr, cn, nullptr);
+    Handle ms(H5Screate_simple(2, cn, nullptr));
+    if (H5Dread(dset, m, ms, fs, H5P_DEFAULT, out.raw()) < 0) where.fail("cannot read data (truncated or corrupt file?)");
+  }
   fix_bools(out, t);
   return out;
 }
@@ -418,6 +426,7 @@ void write_array(hid_t loc, const std::string& name, const Array& a, const Write
 
 void write_raw(hid_t loc, const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
                const WriteOptions& opt) {
+  if (opt.gzip_level > 9) throw ValueError("gzip level must be 0-9, got " + std::to_string(opt.gzip_level));
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   Handle t = h5type_for(dtype);
   const bool resizable = opt.chunked && dims.size() == 1;
@@ -427,7 +436,14 @@ void write_raw(hid_t loc, const std::string& name, DType dtype, const std::vecto
   if (!d.valid()) throw Error("cannot create dataset '" + name + "'");
   hsize_t n = 1;
   for (auto x : dims) n *= x;
-  if (n && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) throw Error("cannot write dataset '" + name + "'");
+  if (n == 0) return;
+  // Compressed numeric arrays are deflated on scanpp's threads and stored
+  // with direct chunk writes; HDF5's filter would run zlib on one thread.
+  if (!dims.empty() && opt.gzip_level >= 0) {
+    write_deflate_chunks(d, data, dtype_size(dtype), opt.gzip_level);
+    return;
+  }
+  if (H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) throw Error("cannot write dataset '" + name + "'");
 }
 
 namespace {
@@ -441,7 +457,8 @@ std::vector<T> read_ints(hid_t dset, const Loc& where, hid_t mem) {
   // HDF5 clips out-of-range values on conversion; a transfer property that
   // fails instead would cost a callback per value, so range is checked by
   // the callers' structure validation (indices < n_minor, indptr monotonic).
-  if (!out.empty() && H5Dread(dset, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+  if (!out.empty() && !read_deflate_chunks(dset, mem, out.data(), where) &&
+      H5Dread(dset, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
     where.fail("cannot read data (truncated or corrupt file?)");
   return out;
 }

@@ -64,6 +64,7 @@ std::map<std::string, StepFactory>& registry() {
     add_ingest_steps(m);
     add_pl_steps(m);
     add_pl_grouped_steps(m);
+    add_backed_steps(m);  // last: wraps the steps above
     return m;
   }();
   return r;
@@ -207,6 +208,11 @@ std::vector<StepReport> run_yaml(const std::string& text, const std::string& nam
   }
   auto steps = bind_steps(root, name);
   AnnData ad;
+  // A backed X (read: {backed: r}) is held beside `ad` for this run only.
+  struct ReleaseBacked {
+    const AnnData& ad;
+    ~ReleaseBacked() { release_backed(ad); }
+  } release_backed_x{ad};
   std::vector<StepReport> reports;
   for (auto& s : steps) {
     if (opt.verbose) std::cerr << "[scanpp] " << s.name << " ..." << std::flush;
@@ -224,7 +230,7 @@ std::vector<StepReport> run_yaml(const std::string& text, const std::string& nam
   }
   if (opt.output) {
     auto t0 = std::chrono::steady_clock::now();
-    io::write(ad, *opt.output);
+    write_result(ad, *opt.output);
     reports.push_back({"write " + *opt.output,
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), rss_gib(),
                        peak_gib()});

@@ -13,6 +13,10 @@
 
 #include "scanpp/core/anndata.hpp"
 
+namespace scanpp::pp {
+struct HighlyVariableGenesOptions;
+}
+
 namespace scanpp::pipeline {
 
 // Parameters of one step; reading a key marks it used, so leftovers are
@@ -79,6 +83,16 @@ void add_scoring_steps(StepTable& t);     // steps_scoring.cpp
 void add_ingest_steps(StepTable& t);      // steps_ingest.cpp (scrublet, ingest)
 void add_pl_steps(StepTable& t);          // steps_pl.cpp
 void add_pl_grouped_steps(StepTable& t);  // steps_pl_grouped.cpp
+// steps_backed.cpp: `read: {backed: r}` keeps X on disk; wraps every step
+// registered before it (so it is called last), streaming the steps that can.
+void add_backed_steps(StepTable& t);
+// pp.highly_variable_genes' parameters (steps_pp.cpp), shared by the backed step.
+pp::HighlyVariableGenesOptions hvg_step_options(Params& p);
+// Whether the pipeline state `ad` has its X on disk; writes `ad` (streaming
+// a backed X); forgets a backed X when the run ends.
+bool is_backed(const AnnData& ad);
+void write_result(const AnnData& ad, const std::string& path);
+void release_backed(const AnnData& ad);
 
 struct StepReport {
   std::string name;

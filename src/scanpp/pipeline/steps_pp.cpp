@@ -33,6 +33,23 @@ std::vector<std::string> string_list(Params& p, const std::string& key, bool req
 }
 }  // namespace
 
+pp::HighlyVariableGenesOptions hvg_step_options(Params& p) {
+  pp::HighlyVariableGenesOptions o;
+  o.layer = p.opt<std::string>("layer");
+  o.n_top_genes = p.opt<int64_t>("n_top_genes");
+  o.min_disp = p.get<double>("min_disp", o.min_disp);
+  o.max_disp = p.get<double>("max_disp", o.max_disp);
+  o.min_mean = p.get<double>("min_mean", o.min_mean);
+  o.max_mean = p.get<double>("max_mean", o.max_mean);
+  o.span = p.get<double>("span", o.span);
+  o.n_bins = p.get<int>("n_bins", o.n_bins);
+  o.flavor = pp::hvg_flavor_from_string(p.get<std::string>("flavor", "seurat"));
+  o.subset = p.get<bool>("subset", false);
+  o.batch_key = p.opt<std::string>("batch_key");
+  o.check_values = p.get<bool>("check_values", true);
+  return o;
+}
+
 void add_pp_steps(StepTable& t) {
   t["pp.calculate_qc_metrics"] = [](Params& p) -> StepFn {
     pp::CalculateQcMetricsOptions o;
@@ -77,19 +94,7 @@ void add_pp_steps(StepTable& t) {
     return [o](AnnData& ad) { pp::log1p(ad, o); };
   };
   t["pp.highly_variable_genes"] = [](Params& p) -> StepFn {
-    pp::HighlyVariableGenesOptions o;
-    o.layer = p.opt<std::string>("layer");
-    o.n_top_genes = p.opt<int64_t>("n_top_genes");
-    o.min_disp = p.get<double>("min_disp", o.min_disp);
-    o.max_disp = p.get<double>("max_disp", o.max_disp);
-    o.min_mean = p.get<double>("min_mean", o.min_mean);
-    o.max_mean = p.get<double>("max_mean", o.max_mean);
-    o.span = p.get<double>("span", o.span);
-    o.n_bins = p.get<int>("n_bins", o.n_bins);
-    o.flavor = pp::hvg_flavor_from_string(p.get<std::string>("flavor", "seurat"));
-    o.subset = p.get<bool>("subset", false);
-    o.batch_key = p.opt<std::string>("batch_key");
-    o.check_values = p.get<bool>("check_values", true);
+    const pp::HighlyVariableGenesOptions o = hvg_step_options(p);
     return [o](AnnData& ad) { pp::highly_variable_genes(ad, o); };
   };
   t["pp.regress_out"] = [](Params& p) -> StepFn {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <vector>
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/pp/detail/rows.hpp"
@@ -12,14 +13,7 @@ namespace scanpp::pp {
 
 using namespace detail;
 
-namespace {
-
-std::vector<std::string> range_index(int64_t n) {
-  std::vector<std::string> v(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = std::to_string(i);
-  return v;
-}
-
+namespace detail {
 // log1p with the precision of the column it is applied to (numpy computes a
 // float32 column's log1p in float32).
 Array log1p_column(const Array& a) {
@@ -32,6 +26,16 @@ Array log1p_column(const Array& a) {
   for (auto& v : out.as<double>()) v = std::log1p(v);
   return out;
 }
+}  // namespace detail
+
+namespace {
+
+std::vector<std::string> range_index(int64_t n) {
+  std::vector<std::string> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = std::to_string(i);
+  return v;
+}
+
 
 // numpy's a / b * 100 for two columns of the sum dtype.
 Array percent_column(const Array& part, const Array& total) {
@@ -57,6 +61,68 @@ void check_percent_top(const std::vector<int64_t>& ns, int64_t n_vars) {
                        "] (Scanpy: IndexError 'Positions outside range of features.')");
 }
 
+// Sums of the largest values of one row for each n in `ns` (ascending),
+// without sorting the row: count data are mostly small integers, so values
+// that are integers in [0, kBins) go to a histogram and only the rest (large
+// or fractional values, a few per cell) are sorted. The sums run in
+// descending value order in double; for integer data they are exact. Four
+// interleaved histograms keep runs of equal values (mostly 1s) from
+// serialising on one counter.
+class TopSums {
+ public:
+  static constexpr int kBins = 128;
+  static constexpr int kWays = 4;
+  void clear() {
+    std::fill(hist_.begin(), hist_.end(), 0);
+    other_.clear();
+    m_ = 0;
+  }
+  [[gnu::always_inline]] void add(double d, int64_t way) {
+    if (d >= 0 && d < kBins) {
+      const int i = static_cast<int>(d);
+      if (static_cast<double>(i) == d) {
+        ++hist_[static_cast<size_t>((way & (kWays - 1)) * kBins + i)];
+        return;
+      }
+    }
+    other_.push_back(d);
+  }
+  void set_count(int64_t m) { m_ = m; }
+  void add_zeros(int64_t k) { hist_[0] += static_cast<uint32_t>(k); }
+  // out[j] = sum of the min(m, ns[j]) largest values.
+  void sums(const std::vector<int64_t>& ns, double* out) {
+    uint32_t* h = hist_.data();
+    for (int w = 1; w < kWays; ++w)
+      for (int i = 0; i < kBins; ++i) h[i] += h[w * kBins + i];
+    std::sort(other_.begin(), other_.end(), std::greater<>());
+    size_t oi = 0;
+    int bin = kBins - 1;
+    int64_t taken = 0;
+    double acc = 0;
+    for (size_t j = 0; j < ns.size(); ++j) {
+      const int64_t target = std::min<int64_t>(m_, ns[j]);
+      while (taken < target) {
+        while (bin >= 0 && h[bin] == 0) --bin;
+        if (oi < other_.size() && (bin < 0 || other_[oi] >= static_cast<double>(bin))) {
+          acc += other_[oi++];
+          ++taken;
+          continue;
+        }
+        const int64_t t = std::min<int64_t>(h[bin], target - taken);
+        acc += static_cast<double>(bin) * static_cast<double>(t);
+        h[bin] -= static_cast<uint32_t>(t);
+        taken += t;
+      }
+      out[j] = acc;
+    }
+  }
+
+ private:
+  std::vector<uint32_t> hist_ = std::vector<uint32_t>(static_cast<size_t>(kBins) * kWays, 0);
+  std::vector<double> other_;
+  int64_t m_ = 0;
+};
+
 template <class Rows>
 QcMetrics qc_kernel(const Rows& v, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
                     const CalculateQcMetricsOptions& o, DType n_genes_dtype, DType mean_dtype) {
@@ -74,62 +140,76 @@ QcMetrics qc_kernel(const Rows& v, const std::vector<std::pair<std::string, std:
     check_percent_top(ns, p);
   }
   const size_t nq = qc_masks.size();
+  // Byte masks: std::vector<bool> costs a shift and a mask per lookup in the hot loop.
+  std::vector<uint8_t> in_any(static_cast<size_t>(p), 0);
+  std::vector<std::vector<uint8_t>> in_q(nq, std::vector<uint8_t>(static_cast<size_t>(p), 0));
+  for (size_t q = 0; q < nq; ++q)
+    for (size_t c = 0; c < static_cast<size_t>(p); ++c)
+      if (qc_masks[q].second[c]) in_q[q][c] = in_any[c] = 1;
   std::vector<double> n_genes(static_cast<size_t>(n)), total(static_cast<size_t>(n));
   std::vector<std::vector<double>> qtot(nq, std::vector<double>(static_cast<size_t>(n)));
   std::vector<std::vector<double>> top(ns.size(), std::vector<double>(static_cast<size_t>(n)));
-  const int64_t maxn = ns.empty() ? 0 : ns.back();
 
-  parallel_blocks(n, 256, [&](int64_t a, int64_t b) {
-    std::vector<double> vals;
-    std::vector<double> qs(nq);
+  // One pass over the rows for the per-cell and the per-gene numbers. Per-gene
+  // counts and sums go to private arrays per fixed row block, added in block
+  // order afterwards: the same additions in the same order as a row-ordered
+  // sweep, for any thread count.
+  const int64_t block = row_block_size(n);
+  const int64_t nblocks = n == 0 ? 0 : (n + block - 1) / block;
+  std::vector<std::vector<uint32_t>> cnt_parts(static_cast<size_t>(nblocks));
+  std::vector<std::vector<double>> sum_parts(static_cast<size_t>(nblocks));
+  parallel_blocks(n, block, [&](int64_t a, int64_t b) {
+    std::vector<uint32_t> colcnt(static_cast<size_t>(p), 0);
+    std::vector<double> colsum(static_cast<size_t>(p), 0.0);
+    TopSums topsums;
+    std::vector<double> qs(nq), tops(ns.size());
     for (int64_t r = a; r < b; ++r) {
-      int64_t cnt = 0;
-      double s = 0;
+      const RowRef<T> row = row_ref(v, r);
+      const bool want_top = !ns.empty();
+      if (want_top) topsums.clear();
       std::fill(qs.begin(), qs.end(), 0.0);
-      vals.clear();
-      v.row(r, [&](int64_t c, T x) {
-        const double d = to_double(x);
-        if (!ns.empty() && (!Rows::sparse || d != 0.0)) vals.push_back(d);
-        if (d == 0.0) return;
+      int64_t cnt = 0;
+      // Four partial sums break the add-latency chain; for count data (integers)
+      // the total is exact in any order.
+      double s4[4] = {0, 0, 0, 0};
+      for (int64_t k = 0; k < row.len; ++k) {
+        const double d = to_double(row.x[k]);
+        if (d == 0.0) continue;
+        const size_t ci = static_cast<size_t>(row.col(k));
         ++cnt;
-        s += d;
-        for (size_t q = 0; q < nq; ++q)
-          if (qc_masks[q].second[static_cast<size_t>(c)]) qs[q] += d;
-      });
-      n_genes[static_cast<size_t>(r)] = static_cast<double>(cnt);
+        s4[k & 3] += d;
+        ++colcnt[ci];
+        colsum[ci] += d;
+        if (in_any[ci])
+          for (size_t q = 0; q < nq; ++q)
+            if (in_q[q][ci]) qs[q] += d;
+        if (want_top) topsums.add(d, k);
+      }
+      const double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+      const int64_t zeros = row.len - cnt;
+      const size_t ri = static_cast<size_t>(r);
+      n_genes[ri] = static_cast<double>(cnt);
       // Totals carry the sum dtype (float32 for float32 data), as numpy's do.
       const double tot = round_to<T>(s);
-      total[static_cast<size_t>(r)] = tot;
-      for (size_t q = 0; q < nq; ++q) qtot[q][static_cast<size_t>(r)] = qs[q];
+      total[ri] = tot;
+      for (size_t q = 0; q < nq; ++q) qtot[q][ri] = qs[q];
       if (!ns.empty()) {
-        const size_t m = std::min<size_t>(vals.size(), static_cast<size_t>(maxn));
-        // Only the sums of the top n values are needed, not their order: nested
-        // partitions (largest n first) put the top ns[j] values in front for every j.
-        size_t end = vals.size();
-        for (size_t j = ns.size(); j-- > 0;) {
-          const size_t mj = std::min<size_t>(vals.size(), static_cast<size_t>(ns[j]));
-          if (mj < end)
-            std::nth_element(vals.begin(), vals.begin() + static_cast<std::ptrdiff_t>(mj),
-                             vals.begin() + static_cast<std::ptrdiff_t>(end), std::greater<>());
-          end = mj;
-        }
-        double acc = 0;
-        size_t k = 0;
-        for (size_t j = 0; j < ns.size(); ++j) {
-          for (; k < std::min<size_t>(m, static_cast<size_t>(ns[j])); ++k) acc += vals[k];
-          top[j][static_cast<size_t>(r)] = round_to<T>(acc) / tot;
-        }
+        // A sparse row ranks its stored values only; a dense row all of them.
+        topsums.set_count(Rows::sparse ? cnt : row.len);
+        if (!Rows::sparse) topsums.add_zeros(zeros);
+        topsums.sums(ns, tops.data());
+        for (size_t j = 0; j < ns.size(); ++j) top[j][ri] = round_to<T>(tops[j]) / tot;
       }
     }
+    cnt_parts[static_cast<size_t>(a / block)] = std::move(colcnt);
+    sum_parts[static_cast<size_t>(a / block)] = std::move(colsum);
   });
-
-  // Per-gene: number of non-zero cells and sum.
-  std::vector<double> colstats = column_accumulate(v, 2, {}, [](int64_t c, T x, double* slots) {
-    const double d = to_double(x);
-    if (d == 0.0) return;
-    slots[2 * c] += 1.0;
-    slots[2 * c + 1] += d;
-  });
+  std::vector<double> colstats(2 * static_cast<size_t>(p), 0.0);
+  for (int64_t k = 0; k < nblocks; ++k)
+    for (size_t c = 0; c < static_cast<size_t>(p); ++c) {
+      colstats[2 * c] += static_cast<double>(cnt_parts[static_cast<size_t>(k)][c]);
+      colstats[2 * c + 1] += sum_parts[static_cast<size_t>(k)][c];
+    }
 
   QcMetrics out{DataFrame(range_index(n)), DataFrame(range_index(p))};
   const std::string& et = o.expr_type;
@@ -198,6 +278,15 @@ void eliminate_zeros(SparseMatrix& m) {
   dispatch_dtype(m.dtype(), [&](auto t) {
     using T = decltype(t);
     auto d = m.data.as<T>();
+    // Usually there is nothing to remove: find out in parallel before the serial compaction.
+    const int64_t zeros = parallel_reduce_blocks(m.nnz(), int64_t{1} << 16, int64_t{0}, [&](int64_t a, int64_t b) {
+      int64_t z = 0;
+      const T* dp = d.data();
+#pragma omp simd reduction(+ : z)
+      for (int64_t k = a; k < b; ++k) z += static_cast<int64_t>(to_double(dp[k]) == 0.0);
+      return z;
+    });
+    if (zeros == 0) return;
     int64_t w = 0;
     const int64_t nmaj = m.n_major();
     int64_t start = 0;

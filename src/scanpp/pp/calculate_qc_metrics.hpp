@@ -51,4 +51,10 @@ void eliminate_zeros(SparseMatrix& m);
 // frames, indexed by obs_names / var_names.
 QcMetrics calculate_qc_metrics(AnnData& adata, const CalculateQcMetricsOptions& opts = {});
 
+namespace detail {
+// log1p with the precision of the column (numpy computes a float32 column's
+// log1p in float32); the log1p_* columns of the in-memory and backed QC.
+Array log1p_column(const Array& a);
+}  // namespace detail
+
 }  // namespace scanpp::pp

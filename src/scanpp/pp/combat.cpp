@@ -5,6 +5,10 @@
 #include <map>
 #include <variant>
 
+// Eigen must not start its own OpenMP teams: results may not depend on the thread count.
+#define EIGEN_DONT_PARALLELIZE
+#include <eigen3/Eigen/Dense>
+
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 
@@ -83,14 +87,62 @@ void gene_major(const Array& X, std::vector<double>& D) {
 
 }  // namespace
 
-CombatResult combat(const Array& X, std::span<const int32_t> batch, int64_t n_batches, double conv) {
+// The covariate part of the design: inv(DᵀD) Dᵀ as a (nb + ncov) x n matrix
+// (numpy's np.dot(la.inv(design.T @ design), design.T)), after checking that
+// D = [batch one-hot | covariates] has full column rank.
+std::vector<double> projection(const Batches& B, const std::vector<CombatCovariate>& cov, int64_t n) {
+  const int64_t nb = static_cast<int64_t>(B.cells.size());
+  const int64_t nc = static_cast<int64_t>(cov.size());
+  const int64_t c = nb + nc;
+  Eigen::MatrixXd D = Eigen::MatrixXd::Zero(n, c);
+  for (int64_t i = 0; i < n; ++i) {
+    D(i, B.compact[static_cast<size_t>(i)]) = 1.0;
+    for (int64_t j = 0; j < nc; ++j) D(i, nb + j) = cov[static_cast<size_t>(j)].values[static_cast<size_t>(i)];
+  }
+  Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(D);
+  // Eigen's default cut (eps x 3 columns) misses an exact collinearity among
+  // thousands of rows; anything this close to singular makes inv(DᵀD) meaningless.
+  qr.setThreshold(1e-10);
+  if (qr.rank() < c) {
+    std::string names;
+    for (const auto& v : cov) names += (names.empty() ? "" : ", ") + v.name;
+    throw ValueError("combat: the design matrix (" + std::to_string(nb) + " batch columns + covariates " + names +
+                     ") has rank " + std::to_string(qr.rank()) + " < " + std::to_string(c) +
+                     " columns: a covariate is confounded with the batch or with another covariate (Scanpy: "
+                     "LinAlgError 'Singular matrix')");
+  }
+  const Eigen::MatrixXd gram = D.transpose() * D;
+  const Eigen::MatrixXd P = gram.partialPivLu().inverse() * D.transpose();
+  std::vector<double> out(static_cast<size_t>(c * n));
+  for (int64_t j = 0; j < c; ++j)
+    for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(j * n + i)] = P(j, i);
+  return out;
+}
+
+CombatResult combat_impl(const Array& X, std::span<const int32_t> batch, int64_t n_batches,
+                         const std::vector<CombatCovariate>& cov, double conv) {
   if (X.ndim() != 2) throw ValueError("combat: X must be a 2-D matrix");
   const int64_t n = X.rows(), p = X.cols();
   if (static_cast<int64_t>(batch.size()) != n)
     throw ValueError("combat: " + std::to_string(batch.size()) + " batch labels for " + std::to_string(n) + " cells");
+  for (const auto& c : cov)
+    if (static_cast<int64_t>(c.values.size()) != n)
+      throw ValueError("combat: covariate '" + c.name + "' has " + std::to_string(c.values.size()) +
+                       " values for " + std::to_string(n) + " cells");
   const Batches B = group_cells(batch, n_batches);
   const size_t nb = B.cells.size();
   const double n_array = static_cast<double>(n);
+  const size_t nc = cov.size();
+  const std::vector<double> P = nc ? projection(B, cov, n) : std::vector<double>{};
+  const size_t ncoef = nb + nc;
+  // Per gene, the covariates' coefficients (their part of each cell's standard mean).
+  std::vector<double> cov_coef(static_cast<size_t>(p) * nc);
+  auto cov_part = [&](int64_t g, int64_t i) {
+    double s = 0.0;
+    for (size_t j = 0; j < nc; ++j)
+      s += cov[j].values[static_cast<size_t>(i)] * cov_coef[static_cast<size_t>(g) * nc + j];
+    return s;
+  };
 
   // Gene-major copy (genes x cells, Scanpy's `data`); later overwritten by the standardised data.
   std::vector<double> S(static_cast<size_t>(n * p));
@@ -108,26 +160,41 @@ CombatResult combat(const Array& X, std::span<const int32_t> batch, int64_t n_ba
   const double inv_n = 1.0 / n_array;
 
   parallel_blocks(p, kGeneBlock, [&](int64_t ga, int64_t gb) {
-    std::vector<double> bhat(nb);
+    std::vector<double> bhat(ncoef);
     for (int64_t g = ga; g < gb; ++g) {
       double* d = S.data() + g * n;
-      // b_hat = inv(DᵀD) Dᵀ dataᵀ: per batch, the sum of x/n_b.
-      for (size_t b = 0; b < nb; ++b) {
-        double s = 0.0;
-        for (int64_t i : B.cells[b]) s += inv_nb[b] * d[i];
-        bhat[b] = s;
+      if (nc == 0) {
+        // b_hat = inv(DᵀD) Dᵀ dataᵀ: per batch, the sum of x/n_b.
+        for (size_t b = 0; b < nb; ++b) {
+          double s = 0.0;
+          for (int64_t i : B.cells[b]) s += inv_nb[b] * d[i];
+          bhat[b] = s;
+        }
+      } else {
+        for (size_t j = 0; j < ncoef; ++j) {
+          const double* pj = P.data() + j * static_cast<size_t>(n);
+          double s = 0.0;
+          for (int64_t i = 0; i < n; ++i) s += pj[i] * d[i];
+          bhat[j] = s;
+        }
+        for (size_t j = 0; j < nc; ++j) cov_coef[static_cast<size_t>(g) * nc + j] = bhat[nb + j];
       }
       double gm = 0.0;
       for (size_t b = 0; b < nb; ++b) gm += frac_nb[b] * bhat[b];
       double vp = 0.0;
       for (int64_t i = 0; i < n; ++i) {
-        const double r = d[i] - bhat[static_cast<size_t>(B.compact[static_cast<size_t>(i)])];
+        // The fit: the cell's batch coefficient plus its covariates' part.
+        const double fit = bhat[static_cast<size_t>(B.compact[static_cast<size_t>(i)])] + (nc ? cov_part(g, i) : 0.0);
+        const double r = d[i] - fit;
         vp += (r * r) * inv_n;
       }
       grand[static_cast<size_t>(g)] = gm;
       var_pooled[static_cast<size_t>(g)] = vp;
       const double sd = std::sqrt(vp);
-      for (int64_t i = 0; i < n; ++i) d[i] = vp == 0.0 ? 0.0 : (d[i] - gm) / sd;
+      for (int64_t i = 0; i < n; ++i) {
+        const double stand = nc ? gm + cov_part(g, i) : gm;
+        d[i] = vp == 0.0 ? 0.0 : (d[i] - stand) / sd;
+      }
       for (size_t b = 0; b < nb; ++b) {
         const auto& cells = B.cells[b];
         double s = 0.0, plain = 0.0;
@@ -208,7 +275,7 @@ CombatResult combat(const Array& X, std::span<const int32_t> batch, int64_t n_ba
       for (int64_t g = ga; g < gb; ++g) {
         const size_t k = static_cast<size_t>(g);
         const double adj = (S[static_cast<size_t>(g * n + i)] - res.gamma_star[b][k]) / std::sqrt(res.delta_star[b][k]);
-        y[i * p + g] = adj * std::sqrt(var_pooled[k]) + grand[k];
+        y[i * p + g] = adj * std::sqrt(var_pooled[k]) + (nc ? grand[k] + cov_part(g, i) : grand[k]);
       }
     }
   });
@@ -216,14 +283,28 @@ CombatResult combat(const Array& X, std::span<const int32_t> batch, int64_t n_ba
   return res;
 }
 
+CombatResult combat(const Array& X, std::span<const int32_t> batch, int64_t n_batches, double conv) {
+  return combat_impl(X, batch, n_batches, {}, conv);
+}
+
 CombatResult combat(const SparseMatrix& X, std::span<const int32_t> batch, int64_t n_batches, double conv) {
-  return combat(to_dense(X), batch, n_batches, conv);
+  return combat_impl(to_dense(X), batch, n_batches, {}, conv);
+}
+
+CombatResult combat(const Array& X, std::span<const int32_t> batch, int64_t n_batches,
+                    const std::vector<CombatCovariate>& covariates, double conv) {
+  return combat_impl(X, batch, n_batches, covariates, conv);
+}
+
+CombatResult combat(const SparseMatrix& X, std::span<const int32_t> batch, int64_t n_batches,
+                    const std::vector<CombatCovariate>& covariates, double conv) {
+  return combat_impl(to_dense(X), batch, n_batches, covariates, conv);
 }
 
 std::optional<Array> combat(AnnData& adata, const CombatOptions& opt) {
   if (!adata.obs.has(opt.key)) throw ValueError("combat: could not find the key '" + opt.key + "' in adata.obs");
-  if (!opt.covariates.empty())
-    throw ValueError("combat: covariates are not supported yet (only the batch key is used)");
+  // Checked (and built) before anything else, as Scanpy checks the covariates first.
+  const std::vector<CombatCovariate> cov = combat_covariates(adata.obs, opt.key, opt.covariates);
   if (!adata.X || !is_matrix(*adata.X)) throw ValueError("combat: adata has no X matrix");
 
   const Column& col = adata.obs.at(opt.key);
@@ -251,8 +332,8 @@ std::optional<Array> combat(AnnData& adata, const CombatOptions& opt) {
   for (int32_t c : codes)
     if (c < 0) throw ValueError("combat: obs column '" + opt.key + "' has missing values");
 
-  CombatResult r = adata.X->is<SparseMatrix>() ? combat(adata.X->get<SparseMatrix>(), codes, n_codes)
-                                              : combat(adata.X->get<Array>(), codes, n_codes);
+  CombatResult r = adata.X->is<SparseMatrix>() ? combat(adata.X->get<SparseMatrix>(), codes, n_codes, cov)
+                                              : combat(adata.X->get<Array>(), codes, n_codes, cov);
   if (opt.inplace) {
     adata.X = std::move(r.X);
     return std::nullopt;

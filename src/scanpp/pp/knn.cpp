@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <utility>
@@ -345,7 +346,48 @@ std::unique_ptr<hnswlib::SpaceInterface<float>> make_space(KnnMetric m, size_t d
   throw ValueError("knn: unknown metric");
 }
 
-KnnResult approx_search(const Prepared& p, int k, const KnnOptions& opt) {
+// Each cell's candidates (from either index), re-scored with the exact
+// double-precision key and sorted by (key, index): the row is then a pure
+// function of the candidate set.
+KnnResult rescore(const Prepared& p, int k, KnnMetric metric,
+                  const std::function<void(int64_t, std::vector<int32_t>&)>& candidates) {
+  KnnResult r;
+  r.n = p.n;
+  r.k = k;
+  r.approximate = true;
+  r.indices.assign(static_cast<size_t>(r.n) * k, 0);
+  r.distances.assign(static_cast<size_t>(r.n) * k, 0.0);
+  const size_t m = static_cast<size_t>(k - 1);
+  parallel_blocks(p.n, 256, [&](int64_t a, int64_t b) {
+    std::vector<int32_t> found;
+    std::vector<Cand> cands;
+    for (int64_t i = a; i < b; ++i) {
+      found.clear();
+      candidates(i, found);
+      cands.clear();
+      for (int32_t lab : found)
+        if (lab != i) cands.push_back({direct_key(p, metric, i, lab), lab});
+      std::sort(cands.begin(), cands.end());
+      cands.erase(std::unique(cands.begin(), cands.end()), cands.end());
+      const size_t row = static_cast<size_t>(i) * k;
+      r.indices[row] = static_cast<int32_t>(i);
+      const size_t got = std::min(m, cands.size());
+      for (size_t j = 0; j < got; ++j) {
+        r.indices[row + 1 + j] = cands[j].second;
+        r.distances[row + 1 + j] = metric == KnnMetric::Euclidean ? std::sqrt(cands[j].first) : cands[j].first;
+      }
+      // HNSW can return fewer than k-1 others only for tiny graphs; pad with
+      // the self index at infinite distance so the row is still well formed.
+      for (size_t j = got; j < m; ++j) {
+        r.indices[row + 1 + j] = static_cast<int32_t>(i);
+        r.distances[row + 1 + j] = std::numeric_limits<double>::infinity();
+      }
+    }
+  });
+  return r;
+}
+
+KnnResult hnsw_search(const Prepared& p, int k, const KnnOptions& opt) {
   if (opt.hnsw.M < 2) throw ValueError("knn: hnsw M must be at least 2");
   if (opt.hnsw.ef_construction < 1) throw ValueError("knn: hnsw ef_construction must be positive");
   const int ef = std::max(opt.hnsw.ef.value_or(std::max(64, 3 * k)), k + 1);
@@ -360,39 +402,35 @@ KnnResult approx_search(const Prepared& p, int k, const KnnOptions& opt) {
   // data and the seed (parallel insertion would depend on thread timing).
   for (int64_t i = 0; i < p.n; ++i) index.addPoint(xf.data() + i * p.d, static_cast<hnswlib::labeltype>(i));
   index.setEf(static_cast<size_t>(ef));
-
-  KnnResult r;
-  r.n = p.n;
-  r.k = k;
-  r.approximate = true;
-  r.indices.assign(static_cast<size_t>(r.n) * k, 0);
-  r.distances.assign(static_cast<size_t>(r.n) * k, 0.0);
-  const size_t m = static_cast<size_t>(k - 1);
-  parallel_for(p.n, [&](int64_t i) {
+  return rescore(p, k, opt.metric, [&](int64_t i, std::vector<int32_t>& out) {
     auto found = index.searchKnn(xf.data() + i * p.d, static_cast<size_t>(ef));
-    std::vector<Cand> cands;
-    cands.reserve(found.size());
     while (!found.empty()) {
-      const auto lab = static_cast<int64_t>(found.top().second);
+      out.push_back(static_cast<int32_t>(found.top().second));
       found.pop();
-      if (lab != i) cands.push_back({direct_key(p, opt.metric, i, lab), static_cast<int32_t>(lab)});
-    }
-    std::sort(cands.begin(), cands.end());
-    const size_t row = static_cast<size_t>(i) * k;
-    r.indices[row] = static_cast<int32_t>(i);
-    const size_t got = std::min(m, cands.size());
-    for (size_t j = 0; j < got; ++j) {
-      r.indices[row + 1 + j] = cands[j].second;
-      r.distances[row + 1 + j] = opt.metric == KnnMetric::Euclidean ? std::sqrt(cands[j].first) : cands[j].first;
-    }
-    // HNSW can return fewer than k-1 others only for tiny graphs; pad with
-    // the self index at infinite distance so the row is still well formed.
-    for (size_t j = got; j < m; ++j) {
-      r.indices[row + 1 + j] = static_cast<int32_t>(i);
-      r.distances[row + 1 + j] = std::numeric_limits<double>::infinity();
     }
   });
-  return r;
+}
+
+// NN-descent ranks by float32 keys (cosine and correlation as euclidean on
+// the unit rows prepare() made); the reported distances are re-scored.
+KnnResult nndescent_search(const Prepared& p, int k, const KnnOptions& opt) {
+  std::vector<float> xf(p.x.begin(), p.x.end());
+  const NNDescentMetric m = opt.metric == KnnMetric::Manhattan   ? NNDescentMetric::Manhattan
+                            : opt.metric == KnnMetric::Chebyshev ? NNDescentMetric::Chebyshev
+                                                                 : NNDescentMetric::SqEuclidean;
+  NNDescentOptions o = opt.nndescent;
+  o.seed = static_cast<uint64_t>(opt.random_state);
+  const NNGraph g = nn_descent(xf.data(), p.n, p.d, k - 1, m, o);
+  xf = {};
+  return rescore(p, k, opt.metric, [&](int64_t i, std::vector<int32_t>& out) {
+    const size_t row = static_cast<size_t>(i) * static_cast<size_t>(g.k);
+    out.assign(g.indices.begin() + static_cast<std::ptrdiff_t>(row),
+               g.indices.begin() + static_cast<std::ptrdiff_t>(row + static_cast<size_t>(g.k)));
+  });
+}
+
+KnnResult approx_search(const Prepared& p, int k, const KnnOptions& opt) {
+  return opt.approx_index == ApproxIndex::Hnsw ? hnsw_search(p, k, opt) : nndescent_search(p, k, opt);
 }
 
 std::vector<int64_t> iota_rows(int64_t n) {

@@ -9,14 +9,17 @@
 // the square root, because that is what scikit-learn 1.2 returns (checked
 // bit-for-bit against the PBMC 3k golden).
 //
-// Approximate search replaces pynndescent (which Scanpy uses for large data)
-// with an HNSW graph (hnswlib). The graph is built by inserting the points
-// one after the other on ONE thread: hnswlib's parallel insertion makes the
-// graph depend on thread timing. Queries are read-only and run in parallel;
-// each query's candidates are re-scored with the exact double-precision
-// metric and sorted by (distance, index), so the result is bit-identical for
-// any thread count. It is not pynndescent's result: neighbour sets agree with
-// the exact ones to the measured recall (>= 0.95), not cell for cell.
+// Approximate search is NN-descent from a random-projection forest
+// (pp/nn_descent.hpp), the algorithm of pynndescent, which Scanpy uses for
+// large data. It runs in parallel and is deterministic by construction: the
+// graph is the same for any thread count. An HNSW graph (hnswlib) remains
+// available as an alternative index; it is built by inserting the points
+// one after the other on ONE thread (hnswlib's parallel insertion makes the
+// graph depend on thread timing), so it is slower. Either way each cell's
+// candidates are re-scored with the exact double-precision metric and sorted
+// by (distance, index), so the result is bit-identical for any thread count.
+// It is not pynndescent's result: neighbour sets agree with the exact ones to
+// the measured recall (>= 0.95), not cell for cell.
 //
 // Row layout of the result: column 0 is the cell itself at distance exactly 0
 // (Scanpy overwrites the self distance with 0); columns 1.. are the nearest
@@ -28,6 +31,7 @@
 #include <vector>
 
 #include "scanpp/core/array.hpp"
+#include "scanpp/pp/nn_descent.hpp"
 
 namespace scanpp::pp {
 
@@ -53,12 +57,18 @@ struct HnswOptions {
   std::optional<int> ef;
 };
 
+// The index behind the approximate search.
+enum class ApproxIndex { NNDescent, Hnsw };
+
 struct KnnOptions {
   KnnMetric metric = KnnMetric::Euclidean;
   KnnMethod method = KnnMethod::Auto;
-  // Seeds the HNSW level generator (approximate search only).
+  // Seeds the approximate search (forest and sampling, or HNSW levels).
   int64_t random_state = 0;
   HnswOptions hnsw{};
+  ApproxIndex approx_index = ApproxIndex::NNDescent;
+  // Forest size, rounds, ... (its seed is random_state).
+  NNDescentOptions nndescent{};
 };
 
 struct KnnResult {
@@ -87,7 +97,7 @@ KnnResult knn_exact(const Array& X, int k, KnnMetric metric = KnnMetric::Euclide
 // Row r of the result belongs to rows[r].
 KnnResult knn_exact_rows(const Array& X, std::span<const int64_t> rows, int k,
                          KnnMetric metric = KnnMetric::Euclidean);
-// Approximate (HNSW) search forced.
+// Approximate search forced (opt.approx_index chooses the index).
 KnnResult knn_approx(const Array& X, int k, const KnnOptions& opt = {});
 
 // The first k columns of a result (self + k-1 nearest).

@@ -2,8 +2,11 @@
 
 #include <cmath>
 #include <span>
+#include <type_traits>
+#include <vector>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/pp/detail/float_math.hpp"
 #include "scanpp/pp/detail/rows.hpp"
 
 namespace scanpp::pp {
@@ -17,23 +20,36 @@ void check_base(std::optional<double> base) {
     throw ValueError("log1p: base must be positive and different from 1 (got " + std::to_string(*base) + ")");
 }
 
+constexpr int64_t kChunk = 1 << 15;
+
 // numpy's log1p in T, then a division by ln(base) also carried out in T.
+// Negative values are noticed per chunk (no separate serial scan).
 template <class T>
 void transform(std::span<T> v, std::optional<double> base) {
   const T lb = base ? static_cast<T>(std::log(*base)) : T(1);
-  bool negative = false;
-  for (T x : v)
-    if (x < 0) {
-      negative = true;
+  const int64_t n = static_cast<int64_t>(v.size());
+  const int64_t nchunks = (n + kChunk - 1) / kChunk;
+  std::vector<uint8_t> negative(static_cast<size_t>(nchunks), 0);
+  parallel_blocks(n, kChunk, [&](int64_t a, int64_t b) {
+    T* p = v.data() + a;
+    const size_t m = static_cast<size_t>(b - a);
+    int neg = 0;
+#pragma omp simd reduction(| : neg)
+    for (size_t i = 0; i < m; ++i) neg |= p[i] < 0 ? 1 : 0;
+    negative[static_cast<size_t>(a / kChunk)] = static_cast<uint8_t>(neg);
+    if constexpr (std::is_same_v<T, float>) {
+      log1p_f32(p, m);
+    } else {
+      for (size_t i = 0; i < m; ++i) p[i] = std::log1p(p[i]);
+    }
+    if (base)
+      for (size_t i = 0; i < m; ++i) p[i] = p[i] / lb;
+  });
+  for (uint8_t neg : negative)
+    if (neg) {
+      warn("log1p: the data contain negative values; log1p of values below -1 is NaN (is the matrix already log-transformed?)");
       break;
     }
-  if (negative)
-    warn("log1p: the data contain negative values; log1p of values below -1 is NaN (is the matrix already log-transformed?)");
-  parallel_for(static_cast<int64_t>(v.size()), [&](int64_t i) {
-    T y = std::log1p(v[static_cast<size_t>(i)]);
-    if (base) y = y / lb;
-    v[static_cast<size_t>(i)] = y;
-  }, 1 << 16);
 }
 
 void transform_array(Array& a, std::optional<double> base) {

@@ -321,9 +321,24 @@ void pca(AnnData& adata, const PcaOptions& opt) {
   if (!is_matrix(*src) || matrix_rows(*src) != adata.n_obs() || matrix_cols(*src) != adata.n_vars())
     throw ValueError("pca: the data matrix must be n_obs x n_vars");
 
-  // Scanpy's _handle_mask_var.
-  std::optional<std::vector<bool>> mask;
-  std::optional<Element> mask_param;  // None when absent
+  const PcaGenes sel = pca_genes(adata, opt);
+  const std::vector<int64_t>& genes = sel.genes;
+  const bool subset = sel.mask && std::find(sel.mask->begin(), sel.mask->end(), false) != sel.mask->end();
+  PcaResult res;
+  if (subset) {
+    std::vector<int64_t> cells(static_cast<size_t>(adata.n_obs()));
+    std::iota(cells.begin(), cells.end(), int64_t{0});
+    res = pca(take_2d(*src, cells, genes), opt);
+  } else {
+    res = pca(*src, opt);
+  }
+  store_pca(adata, std::move(res), opt, sel);
+}
+
+PcaGenes pca_genes(const AnnData& adata, const PcaOptions& opt) {
+  PcaGenes sel;
+  std::optional<std::vector<bool>>& mask = sel.mask;
+  std::optional<Element>& mask_param = sel.param;
   if (opt.mask_var_array) {
     if (static_cast<int64_t>(opt.mask_var_array->size()) != adata.n_vars())
       throw ValueError("pca: mask_var has " + std::to_string(opt.mask_var_array->size()) + " entries for " +
@@ -349,22 +364,18 @@ void pca(AnnData& adata, const PcaOptions& opt) {
     }
   }
 
-  PcaResult res;
-  std::vector<int64_t> genes;
-  const bool subset = mask && std::find(mask->begin(), mask->end(), false) != mask->end();
   if (mask) {
     for (int64_t g = 0; g < adata.n_vars(); ++g)
-      if ((*mask)[static_cast<size_t>(g)]) genes.push_back(g);
-    if (genes.empty()) throw ValueError("pca: mask_var selects no genes");
+      if ((*mask)[static_cast<size_t>(g)]) sel.genes.push_back(g);
+    if (sel.genes.empty()) throw ValueError("pca: mask_var selects no genes");
   }
-  if (subset) {
-    std::vector<int64_t> cells(static_cast<size_t>(adata.n_obs()));
-    std::iota(cells.begin(), cells.end(), int64_t{0});
-    res = pca(take_2d(*src, cells, genes), opt);
-  } else {
-    res = pca(*src, opt);
-  }
+  return sel;
+}
 
+void store_pca(AnnData& adata, PcaResult res, const PcaOptions& opt, const PcaGenes& sel) {
+  const std::optional<std::vector<bool>>& mask = sel.mask;
+  const std::optional<Element>& mask_param = sel.param;
+  const std::vector<int64_t>& genes = sel.genes;
   const int64_t k = res.scores.cols();
   const std::string key_obsm = opt.key_added.value_or("X_pca");
   const std::string key_varm = opt.key_added.value_or("PCs");

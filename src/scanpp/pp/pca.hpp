@@ -91,4 +91,16 @@ PcaResult pca(const Element& X, const PcaOptions& opt = {});
 // mask_var (when not None), layer (when given)}}.
 void pca(AnnData& adata, const PcaOptions& opt = {});
 
+// Scanpy's _handle_mask_var on adata.var (for the AnnData-level functions of
+// every X source, in memory or backed): the mask, the value stored as
+// uns['pca']['params']['mask_var'] (nullopt for None) and the kept genes.
+struct PcaGenes {
+  std::optional<std::vector<bool>> mask;
+  std::optional<Element> param;
+  std::vector<int64_t> genes;  // indices where mask is true (empty without a mask)
+};
+PcaGenes pca_genes(const AnnData& adata, const PcaOptions& opt);
+// Writes res under Scanpy's keys (see pca(AnnData&) above).
+void store_pca(AnnData& adata, PcaResult res, const PcaOptions& opt, const PcaGenes& sel);
+
 }  // namespace scanpp::pp

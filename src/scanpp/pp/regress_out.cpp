@@ -4,6 +4,7 @@
 #define EIGEN_DONT_PARALLELIZE
 #include <eigen3/Eigen/Dense>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -50,6 +51,7 @@ void closed_form(Array& X, const Eigen::MatrixXd& R, const Eigen::MatrixXd& inv)
       for (int64_t c = 0; c < k; ++c) {
         const double r = R(i, c);
         double* out = acc.data() + c * m;
+#pragma omp simd
         for (int64_t g = 0; g < m; ++g) out[g] += r * static_cast<double>(row[g]);
       }
     }
@@ -63,15 +65,25 @@ void closed_form(Array& X, const Eigen::MatrixXd& R, const Eigen::MatrixXd& inv)
       for (int64_t l = 0; l < k; ++l) s += inv(c, l) * rtx[static_cast<size_t>(l * p + g)];
       coeff[static_cast<size_t>(c * p + g)] = s;
     }
-  parallel_for(n, [&](int64_t i) {
-    T* row = x + i * p;
-    for (int64_t g = 0; g < p; ++g) {
-      double pred = 0.0;
-      for (int64_t c = 0; c < k; ++c) pred += R(i, c) * coeff[static_cast<size_t>(c * p + g)];
+  parallel_blocks(n, 64, [&](int64_t a, int64_t b) {
+    std::vector<double> pred(static_cast<size_t>(p));
+    for (int64_t i = a; i < b; ++i) {
+      T* row = x + i * p;
+      double* pr = pred.data();
+      // The prediction of every gene, covariate by covariate (the same sums in
+      // the same order as gene by gene, but vectorisable).
+      std::fill(pred.begin(), pred.end(), 0.0);
+      for (int64_t c = 0; c < k; ++c) {
+        const double r = R(i, c);
+        const double* co = coeff.data() + c * p;
+#pragma omp simd
+        for (int64_t g = 0; g < p; ++g) pr[g] += r * co[g];
+      }
       // numpy computes float32 - float64 in float64 and rounds once on store.
-      row[g] = static_cast<T>(static_cast<double>(row[g]) - pred);
+#pragma omp simd
+      for (int64_t g = 0; g < p; ++g) row[g] = static_cast<T>(static_cast<double>(row[g]) - pr[g]);
     }
-  }, 64);
+  });
 }
 
 // Minimum-norm least squares per gene: the residual is y minus its projection

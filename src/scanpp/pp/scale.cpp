@@ -2,10 +2,12 @@
 
 #include <cmath>
 #include <iostream>
+#include <limits>
 #include <type_traits>
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/pp/detail/float_math.hpp"
 
 namespace scanpp::pp {
 namespace {
@@ -60,11 +62,14 @@ ScaleResult scale_dense(Array& X, const std::vector<int64_t>& rows, const ScaleO
   parallel_blocks(p, kGeneBlock, [&](int64_t a, int64_t b) {
     for (int64_t i : rows) {
       const T* row = x + i * p;
+      double* su = sum.data();
+      double* sq2 = sumsq.data();
+#pragma omp simd
       for (int64_t g = a; g < b; ++g) {
         const T v = row[g];
         const T sq = v * v;  // the square is formed in X's dtype, as numpy's X * X
-        sum[static_cast<size_t>(g)] += static_cast<double>(v);
-        sumsq[static_cast<size_t>(g)] += static_cast<double>(sq);
+        su[g] += static_cast<double>(v);
+        sq2[g] += static_cast<double>(sq);
       }
     }
   });
@@ -75,18 +80,34 @@ ScaleResult scale_dense(Array& X, const std::vector<int64_t>& rows, const ScaleO
   const bool clip = opt.max_value.has_value();
   const double hi = clip ? *opt.max_value : 0.0;
   const T hi_t = static_cast<T>(hi), lo_t = static_cast<T>(-hi);
+  const double* mean = res.mean.data();
+  const double* sd = res.std.data();
+  // Clipping compares in T: v > hi (in double) <=> v > the largest T <= hi,
+  // and v < -hi <=> v < the smallest T >= -hi, so no mixed-width masks stop
+  // the vectoriser. Without clipping the bounds are +-inf (never true).
+  const double inf = std::numeric_limits<double>::infinity();
+  const double lo_d = clip && zc ? -hi : -inf;
+  const double hi_d = clip ? hi : inf;
+  T hi_cut = static_cast<T>(hi_d), lo_cut = static_cast<T>(lo_d);
+  if (static_cast<double>(hi_cut) > hi_d) hi_cut = std::nextafter(hi_cut, -std::numeric_limits<T>::infinity());
+  if (static_cast<double>(lo_cut) < lo_d) lo_cut = std::nextafter(lo_cut, std::numeric_limits<T>::infinity());
+  const T lo_val = zc ? lo_t : T(0);
   parallel_for(n, [&](int64_t k) {
     T* row = x + rows[static_cast<size_t>(k)] * p;
-    for (int64_t g = 0; g < p; ++g) {
-      T v = row[g];
-      // Each step is one numpy in-place ufunc: computed in float64, rounded on store.
-      if (zc) v = static_cast<T>(static_cast<double>(v) - res.mean[static_cast<size_t>(g)]);
-      v = static_cast<T>(static_cast<double>(v) / res.std[static_cast<size_t>(g)]);
-      if (clip) {
-        if (static_cast<double>(v) > hi) v = hi_t;
-        else if (zc && static_cast<double>(v) < -hi) v = lo_t;
+    // Each step is one numpy in-place ufunc: computed in float64, rounded on store.
+    if (zc) {
+#pragma omp simd
+      for (int64_t g = 0; g < p; ++g) {
+        const T c = static_cast<T>(static_cast<double>(row[g]) - mean[g]);
+        const T v = static_cast<T>(static_cast<double>(c) / sd[g]);
+        row[g] = detail::select(v > hi_cut, hi_t, detail::select(v < lo_cut, lo_val, v));
       }
-      row[g] = v;
+    } else {
+#pragma omp simd
+      for (int64_t g = 0; g < p; ++g) {
+        const T v = static_cast<T>(static_cast<double>(row[g]) / sd[g]);
+        row[g] = detail::select(v > hi_cut, hi_t, v);
+      }
     }
   }, 64);
   return res;

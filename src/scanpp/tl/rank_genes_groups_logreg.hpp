@@ -14,7 +14,14 @@ namespace scanpp::tl {
 struct LogregOptions {
   double C = 1.0;            // inverse L2 strength
   int max_iter = 100;        // sklearn's default; Scanpy's golden used 1000
-  double tol = 1e-4;         // stop when the largest |gradient| entry is below this
+  // Stop when the largest |gradient| entry of the mean loss is below this.
+  // scikit-learn 1.2 (Scanpy 1.11's) tests its tol = 1e-4 on the summed
+  // loss, i.e. 1e-4 / n here, which no fit reaches within max_iter = 1000
+  // (Scanpy spends 17.6 s on PBMC 3k); 5e-5 stops after ~110 iterations with
+  // every PBMC group's top coefficient within 20 % of Scanpy's and its
+  // top-25 genes overlapping Scanpy's by >= 21 (1e-4 leaves the smallest
+  // group's 50 % off).
+  double tol = 5e-5;
   bool fit_intercept = true;
   int memory = 10;           // L-BFGS history (scipy's maxcor)
 };

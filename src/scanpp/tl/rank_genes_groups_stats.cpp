@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
@@ -137,14 +138,96 @@ std::vector<int64_t> top_n_indices(std::span<const double> scores, int64_t n, bo
   return idx;
 }
 
+namespace {
+
+// Per-group sums, sums of squares and non-zero counts of every gene of a CSR
+// matrix in one pass over its rows (no gene-wise copy of the matrix): fixed
+// blocks of rows (independent of the thread count) accumulate their own
+// partials, which are then added in block order. One block (up to 16,384
+// cells) sums in cell order, as the gene-wise path does. Calls
+// emit(j, sums[g], squares[g], counts[g], total sum, total squares, total count)
+// for each gene j, in parallel over genes.
+template <class Emit>
+void csr_group_sums(const SparseMatrix& m, std::span<const int32_t> codes, int n_groups, bool f32, Emit&& emit) {
+  const int64_t n_rows = m.n_rows, n_genes = m.n_cols;
+  const int slots = n_groups + 1;  // slot n_groups: all cells
+  const int64_t row_block = 16384;
+  const int64_t n_blocks = std::max<int64_t>(1, (n_rows + row_block - 1) / row_block);
+  const size_t per = static_cast<size_t>(slots) * static_cast<size_t>(n_genes);
+  std::vector<double> sum(per * n_blocks, 0.0), sq(per * n_blocks, 0.0);
+  std::vector<int64_t> cnt(per * n_blocks, 0);
+  dispatch_dtype(m.dtype(), [&](auto t) {
+    using T = decltype(t);
+    if constexpr (!std::is_same_v<T, Bool8>) {
+      const T* data = m.data.as<T>().data();
+      const int32_t* idx = m.indices.data();
+      parallel_for(
+          n_blocks,
+          [&](int64_t blk) {
+            double* bs = sum.data() + per * blk;
+            double* bq = sq.data() + per * blk;
+            int64_t* bc = cnt.data() + per * blk;
+            const int64_t r1 = std::min(n_rows, (blk + 1) * row_block);
+            for (int64_t i = blk * row_block; i < r1; ++i) {
+              const int32_t g = codes[i];
+              for (int64_t k = m.indptr[i]; k < m.indptr[i + 1]; ++k) {
+                if (data[k] == T(0)) continue;
+                const double v = static_cast<double>(data[k]);
+                // Scanpy squares float32 data in float32 (see the gene-wise path).
+                const double v2 =
+                    f32 ? static_cast<double>(static_cast<float>(v) * static_cast<float>(v)) : v * v;
+                const size_t tj = static_cast<size_t>(n_groups) * n_genes + idx[k];
+                bs[tj] += v;
+                bq[tj] += v2;
+                ++bc[tj];
+                if (g >= 0) {
+                  const size_t gj = static_cast<size_t>(g) * n_genes + idx[k];
+                  bs[gj] += v;
+                  bq[gj] += v2;
+                  ++bc[gj];
+                }
+              }
+            }
+          },
+          1);
+    }
+  });
+  parallel_blocks(n_genes, 1024, [&](int64_t a, int64_t b) {
+    std::vector<double> sg(static_cast<size_t>(slots)), qg(sg.size());
+    std::vector<int64_t> ng(sg.size());
+    for (int64_t j = a; j < b; ++j) {
+      for (int c = 0; c < slots; ++c) {
+        double s0 = 0, q0 = 0;
+        int64_t n0 = 0;
+        for (int64_t blk = 0; blk < n_blocks; ++blk) {
+          const size_t o = per * blk + static_cast<size_t>(c) * n_genes + j;
+          s0 += sum[o];
+          q0 += sq[o];
+          n0 += cnt[o];
+        }
+        sg[c] = s0;
+        qg[c] = q0;
+        ng[c] = n0;
+      }
+      emit(j, sg.data(), qg.data(), ng.data(), sg[n_groups], qg[n_groups], ng[n_groups]);
+    }
+  });
+}
+
+}  // namespace
+
 GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, int n_groups) {
-  detail::ColumnSource src(x);
-  if (static_cast<int64_t>(codes.size()) != src.n_cells())
-    throw ValueError("rank_genes_groups: one group code per cell is needed");
+  // CSR input is summed row by row; anything else gene by gene.
+  const bool csr = x.is<SparseMatrix>() && x.get<SparseMatrix>().format == SparseFormat::CSR &&
+                   x.get<SparseMatrix>().dtype() != DType::Bool;
+  std::optional<detail::ColumnSource> src;
+  if (!csr) src.emplace(x);
   GroupStats s;
   s.n_groups = n_groups;
-  s.n_genes = src.n_genes();
-  s.n_cells = src.n_cells();
+  s.n_genes = csr ? x.get<SparseMatrix>().n_cols : src->n_genes();
+  s.n_cells = csr ? x.get<SparseMatrix>().n_rows : src->n_cells();
+  if (static_cast<int64_t>(codes.size()) != s.n_cells)
+    throw ValueError("rank_genes_groups: one group code per cell is needed");
   s.sizes.assign(static_cast<size_t>(n_groups), 0);
   for (int32_t c : codes)
     if (c >= 0) {
@@ -159,10 +242,30 @@ GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, in
   s.vars_rest.assign(total, 0);
   s.nnz_rest.assign(total, 0);
   const double n = static_cast<double>(s.n_cells);
-  const bool f32 = src.is_float32();
-  parallel_blocks(s.n_genes, src.block_size(), [&](int64_t a, int64_t b) {
+  const bool f32 = csr ? x.get<SparseMatrix>().dtype() == DType::Float32 : src->is_float32();
+  // mean = S/n; var = (Q/n - mean^2) * n/(n-1), as Scanpy 1.11's _get_mean_var.
+  auto moments = [](double sum, double sq, double size, double& mean, double& var) {
+    mean = sum / size;
+    var = (sq / size - mean * mean) * (size / (size - 1));
+  };
+  if (csr) {
+    csr_group_sums(x.get<SparseMatrix>(), codes, n_groups, f32, [&](int64_t j, const double* sg, const double* qg,
+                                                                      const int64_t* ng, double st, double qt,
+                                                                      int64_t nt) {
+      for (int g = 0; g < n_groups; ++g) {
+        const size_t o = static_cast<size_t>(g * s.n_genes + j);
+        const double size = static_cast<double>(s.sizes[g]);
+        moments(sg[g], qg[g], size, s.means[o], s.vars[o]);
+        s.nnz[o] = ng[g];
+        moments(st - sg[g], qt - qg[g], n - size, s.means_rest[o], s.vars_rest[o]);
+        s.nnz_rest[o] = nt - ng[g];
+      }
+    });
+    return s;
+  }
+  parallel_blocks(s.n_genes, src->block_size(), [&](int64_t a, int64_t b) {
     detail::ColumnBlock blk;
-    src.extract(a, b, blk);
+    src->extract(a, b, blk);
     std::vector<double> sg(static_cast<size_t>(n_groups)), qg(sg.size());
     std::vector<int64_t> ng(sg.size());
     for (int64_t j = a; j < b; ++j) {
@@ -187,11 +290,6 @@ GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, in
         }
       }
       const int64_t nt = hi - lo;
-      // mean = S/n; var = (Q/n - mean^2) * n/(n-1), as Scanpy 1.11's _get_mean_var.
-      auto moments = [](double sum, double sq, double size, double& mean, double& var) {
-        mean = sum / size;
-        var = (sq / size - mean * mean) * (size / (size - 1));
-      };
       for (int g = 0; g < n_groups; ++g) {
         const size_t o = static_cast<size_t>(g * s.n_genes + j);
         const double size = static_cast<double>(s.sizes[g]);

@@ -3,6 +3,7 @@
 // non-zero entries are sorted and the zeros enter as one tie block, so the
 // cost is O(nnz log nnz) per gene rather than O(n log n).
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 
@@ -60,8 +61,39 @@ uint64_t pack(double value, int32_t group) {
   return (static_cast<uint64_t>(key) << 32) | static_cast<uint32_t>(group);
 }
 
-RankPass rank_packed(std::vector<uint64_t>& keys, int64_t n, std::vector<double>& sums) {
-  std::sort(keys.begin(), keys.end());
+// Sorts keys by their upper 32 bits (the value; the order among equal values
+// does not matter to the ranks): LSD radix sort in 8-bit digits, skipping
+// digits all keys share, for the thousands of non-zeros a gene has in large
+// data; std::sort below that.
+void sort_by_value(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp) {
+  const size_t n = keys.size();
+  if (n < 512) {
+    std::sort(keys.begin(), keys.end());
+    return;
+  }
+  std::array<std::array<uint32_t, 256>, 4> count{};
+  for (uint64_t k : keys)
+    for (int d = 0; d < 4; ++d) ++count[d][(k >> (32 + 8 * d)) & 0xFF];
+  tmp.resize(n);
+  uint64_t* src = keys.data();
+  uint64_t* dst = tmp.data();
+  for (int d = 0; d < 4; ++d) {
+    auto& c = count[d];
+    if (c[(src[0] >> (32 + 8 * d)) & 0xFF] == n) continue;  // one digit value: nothing to do
+    uint32_t sum = 0;
+    for (auto& v : c) {
+      const uint32_t t = v;
+      v = sum;
+      sum += t;
+    }
+    for (size_t i = 0; i < n; ++i) dst[c[(src[i] >> (32 + 8 * d)) & 0xFF]++] = src[i];
+    std::swap(src, dst);
+  }
+  if (src != keys.data()) std::copy(src, src + n, keys.data());
+}
+
+RankPass rank_packed(std::vector<uint64_t>& keys, std::vector<uint64_t>& tmp, int64_t n, std::vector<double>& sums) {
+  sort_by_value(keys, tmp);
   const int64_t nnz = static_cast<int64_t>(keys.size());
   const int64_t zeros = n - nnz;
   // Keys below 0x80000000 << 32 are negative values.
@@ -109,7 +141,7 @@ std::vector<double> wilcoxon_scores(const Element& x, std::span<const int32_t> c
     detail::ColumnBlock blk;
     src.extract(a, b, blk);
     std::vector<Entry> entries;
-    std::vector<uint64_t> keys;
+    std::vector<uint64_t> keys, tmp;
     // Slot n_groups collects cells of no group (only ranked in the vs-rest case).
     std::vector<double> sums(static_cast<size_t>(n_groups + 1));
     std::vector<int64_t> nnz(static_cast<size_t>(n_groups + 1));
@@ -127,7 +159,7 @@ std::vector<double> wilcoxon_scores(const Element& x, std::span<const int32_t> c
           ++nnz[g];
         }
         std::fill(sums.begin(), sums.end(), 0.0);
-        const RankPass r = f32 ? rank_packed(keys, n_cells, sums) : rank_entries(entries, n_cells, sums);
+        const RankPass r = f32 ? rank_packed(keys, tmp, n_cells, sums) : rank_entries(entries, n_cells, sums);
         const double tc = tie_correct ? tie_factor(r.tie_term, n_cells) : 1.0;
         const double nc = static_cast<double>(n_cells);
         for (int g = 0; g < n_groups; ++g) {
@@ -154,7 +186,7 @@ std::vector<double> wilcoxon_scores(const Element& x, std::span<const int32_t> c
           }
           std::fill(sums.begin(), sums.end(), 0.0);
           const int64_t n = sizes[g] + sizes[reference];
-          const RankPass r = f32 ? rank_packed(keys, n, sums) : rank_entries(entries, n, sums);
+          const RankPass r = f32 ? rank_packed(keys, tmp, n, sums) : rank_entries(entries, n, sums);
           const double tc = tie_correct ? tie_factor(r.tie_term, n) : 1.0;
           const double na = static_cast<double>(sizes[g]), ma = static_cast<double>(sizes[reference]);
           const double rank_sum = sums[g] + r.zero_rank * (na - static_cast<double>(nnz[g]));

@@ -6,10 +6,10 @@
 #include <numeric>
 
 #include "scanpp/core/error.hpp"
-#include "scanpp/core/parallel.hpp"
 #include "scanpp/core/random.hpp"
 #include "scanpp/tl/spectral_layout.hpp"
 #include "scanpp/tl/umap_ab.hpp"
+#include "scanpp/tl/umap_sgd.hpp"
 
 namespace scanpp::tl {
 
@@ -18,21 +18,8 @@ namespace {
 // Substreams of the seed, one per use.
 constexpr uint64_t kNoiseStream = 0x554d415031ULL;
 constexpr uint64_t kRandomInitStream = 0x554d415032ULL;
-constexpr uint64_t kNegativeStream = 0x554d415033ULL;
 constexpr uint64_t kPagaStream = 0x554d415034ULL;
 constexpr uint64_t kJitterStream = 0x554d415035ULL;
-
-// The graph as SGD reads it: CSR rows are heads, with both directed copies of
-// every undirected edge; in-edges of each vertex listed in edge order.
-struct SgdGraph {
-  int64_t n = 0;
-  std::vector<int64_t> indptr;
-  std::vector<int32_t> tail;
-  std::vector<double> epochs_per_sample;
-  std::vector<int64_t> in_ptr;
-  std::vector<int64_t> in_edge;  // edge ids (head rows ascending) whose tail is the vertex
-  std::vector<int32_t> in_head;  // the head of each in_edge entry
-};
 
 // Duplicates summed, entries below max/n_epochs dropped (umap-learn's
 // pruning); returns a CSR with sorted columns.
@@ -78,146 +65,6 @@ SparseMatrix prune(const SparseMatrix& graph, int n_epochs, int default_epochs) 
   out.indices = std::move(kept_idx);
   out.data = Array::from_vector(kept);
   return out;
-}
-
-SgdGraph sgd_graph(const SparseMatrix& pruned, int n_epochs) {
-  SgdGraph g;
-  g.n = pruned.n_rows;
-  g.indptr = pruned.indptr;
-  g.tail = pruned.indices;
-  const auto w = pruned.data.as<double>();
-  double wmax = 0.0;
-  for (double v : w) wmax = std::max(wmax, v);
-  g.epochs_per_sample.resize(w.size());
-  for (size_t e = 0; e < w.size(); ++e) {
-    // umap-learn's make_epochs_per_sample: n_epochs / (n_epochs * w / w_max).
-    const double n_samples = static_cast<double>(n_epochs) * (w[e] / wmax);
-    g.epochs_per_sample[e] = static_cast<double>(n_epochs) / n_samples;
-  }
-  g.in_ptr.assign(static_cast<size_t>(g.n) + 1, 0);
-  for (int32_t t : g.tail) ++g.in_ptr[static_cast<size_t>(t) + 1];
-  for (int64_t i = 0; i < g.n; ++i) g.in_ptr[i + 1] += g.in_ptr[i];
-  g.in_edge.resize(g.tail.size());
-  g.in_head.resize(g.tail.size());
-  std::vector<int64_t> next(g.in_ptr.begin(), g.in_ptr.end() - 1);
-  for (int64_t i = 0; i < g.n; ++i)
-    for (int64_t e = g.indptr[i]; e < g.indptr[i + 1]; ++e) {
-      const int64_t pos = next[g.tail[e]]++;
-      g.in_edge[pos] = e;
-      g.in_head[pos] = static_cast<int32_t>(i);
-    }
-  return g;
-}
-
-inline float clip4(float v) { return v > 4.0f ? 4.0f : (v < -4.0f ? -4.0f : v); }
-
-// x^y for x > 0 through exp2/log2 in single precision: the embedding is
-// float32, as in umap-learn, and this is the inner loop's cost.
-inline float pow_pos(float x, float y) { return std::exp2(y * std::log2(x)); }
-
-struct SgdParams {
-  double a, b, gamma, alpha0;
-  int n_epochs, dim, negative_sample_rate;
-  uint64_t seed;
-};
-
-// One epoch reads `old` and writes `out`. Each vertex j, in umap-learn's edge
-// order, applies: attraction along each due edge it heads (j -> k) and each
-// due edge it is the tail of (k -> j; umap-learn moves both ends of a
-// sample), and after each edge it heads, that edge's negative samples. Its
-// own position evolves sequentially; all others are read from `old`.
-template <int DIM>
-void run_epochs(const SgdGraph& g, const SgdParams& p, std::vector<float>& y) {
-  const int dim = DIM > 0 ? DIM : p.dim;
-  const int64_t n = g.n;
-  const int64_t n_edges = static_cast<int64_t>(g.tail.size());
-  const float a = static_cast<float>(p.a), b = static_cast<float>(p.b), gamma = static_cast<float>(p.gamma);
-  std::vector<double> next_sample(g.epochs_per_sample), eps_neg(static_cast<size_t>(n_edges)),
-      next_neg(static_cast<size_t>(n_edges));
-  for (int64_t e = 0; e < n_edges; ++e) {
-    eps_neg[e] = g.epochs_per_sample[e] / p.negative_sample_rate;
-    next_neg[e] = eps_neg[e];
-  }
-  // umap-learn's schedule: an edge is sampled in an epoch once its next
-  // sample epoch has come, then the next one is eps later. Both ends of an
-  // edge read the decision, so it is made one epoch ahead by the edge's head
-  // (double-buffered by epoch parity): one parallel pass per epoch.
-  std::vector<uint8_t> due_buf[2] = {std::vector<uint8_t>(static_cast<size_t>(n_edges), 0),
-                                     std::vector<uint8_t>(static_cast<size_t>(n_edges), 0)};
-  auto decide = [&](int64_t e, int epoch, std::vector<uint8_t>& flags) {
-    flags[e] = next_sample[e] <= epoch;
-    if (flags[e]) next_sample[e] += g.epochs_per_sample[e];
-  };
-  for (int64_t e = 0; e < n_edges; ++e) decide(e, 0, due_buf[0]);
-  std::vector<float> y_next(y.size());
-  for (int epoch = 0; epoch < p.n_epochs; ++epoch) {
-    const std::vector<uint8_t>& due = due_buf[epoch & 1];
-    std::vector<uint8_t>& due_next = due_buf[(epoch + 1) & 1];
-    // umap-learn updates alpha after each epoch from the epoch just run.
-    const float alpha =
-        static_cast<float>(p.alpha0 * (1.0 - (epoch == 0 ? 0.0 : static_cast<double>(epoch - 1) / p.n_epochs)));
-    const float* old = y.data();
-    parallel_blocks(n, 256, [&](int64_t v0, int64_t v1) {
-      float cur_buf[DIM > 0 ? DIM : 16];
-      std::vector<float> cur_vec(DIM > 0 || dim <= 16 ? 0 : static_cast<size_t>(dim));
-      float* cur = cur_vec.empty() ? cur_buf : cur_vec.data();
-      auto attract = [&](int64_t k, bool as_head) {
-        const float* other = old + k * dim;
-        float d2 = 0.0f;
-        for (int d = 0; d < dim; ++d) d2 += (cur[d] - other[d]) * (cur[d] - other[d]);
-        if (!(d2 > 0.0f)) return;
-        const float pb = pow_pos(d2, b);
-        const float coeff = -2.0f * a * b * (pb / d2) / (a * pb + 1.0f);
-        // Head: current += clip(g (y_j - y_k)); tail: other -= clip(g (y_k - y_j)): the same move of j.
-        for (int d = 0; d < dim; ++d) {
-          const float step = clip4(coeff * (as_head ? cur[d] - other[d] : other[d] - cur[d])) * alpha;
-          cur[d] += as_head ? step : -step;
-        }
-      };
-      for (int64_t j = v0; j < v1; ++j) {
-        for (int d = 0; d < dim; ++d) cur[d] = old[j * dim + d];
-        const int64_t row0 = g.indptr[j], row1 = g.indptr[j + 1], in_end = g.in_ptr[j + 1];
-        int64_t q = g.in_ptr[j];
-        // In-edges from heads before j come first in umap-learn's edge order.
-        for (; q < in_end && g.in_edge[q] < row0; ++q)
-          if (due[g.in_edge[q]]) attract(g.in_head[q], false);
-        for (int64_t e = row0; e < row1; ++e) {
-          if (!due[e]) continue;
-          const int64_t k = g.tail[e];
-          if (k != j) attract(k, true);
-          const int64_t m =
-              p.negative_sample_rate > 0 ? static_cast<int64_t>((epoch - next_neg[e]) / eps_neg[e]) : 0;
-          if (m <= 0) continue;
-          random::Stream rs(p.seed, static_cast<uint64_t>(epoch) * static_cast<uint64_t>(n_edges) + e, kNegativeStream);
-          for (int64_t s = 0; s < m; ++s) {
-            const int64_t kk = static_cast<int64_t>(rs.integer(static_cast<uint64_t>(n)));
-            if (kk == j) continue;
-            const float* other = old + kk * dim;
-            float d2 = 0.0f;
-            for (int d = 0; d < dim; ++d) d2 += (cur[d] - other[d]) * (cur[d] - other[d]);
-            if (!(d2 > 0.0f)) continue;
-            const float coeff = 2.0f * gamma * b / ((0.001f + d2) * (a * pow_pos(d2, b) + 1.0f));
-            for (int d = 0; d < dim; ++d) cur[d] += clip4(coeff * (cur[d] - other[d])) * alpha;
-          }
-          next_neg[e] += static_cast<double>(m) * eps_neg[e];
-        }
-        for (; q < in_end; ++q) {
-          const int64_t e = g.in_edge[q];
-          if (e < row1) continue;  // a self-loop, handled as head
-          if (due[e]) attract(g.in_head[q], false);
-        }
-        for (int d = 0; d < dim; ++d) y_next[j * dim + d] = cur[d];
-        for (int64_t e = row0; e < row1; ++e) decide(e, epoch + 1, due_next);
-      }
-    });
-    y.swap(y_next);
-  }
-}
-
-void optimize(const SgdGraph& g, const SgdParams& p, std::vector<float>& y) {
-  if (p.dim == 2) run_epochs<2>(g, p, y);
-  else if (p.dim == 3) run_epochs<3>(g, p, y);
-  else run_epochs<0>(g, p, y);
 }
 
 // Mean distance from each point to its nearest other point (a sweep along
@@ -336,10 +183,10 @@ UmapResult umap_layout(const SparseMatrix& graph, const UmapLayoutOptions& opt, 
   }
 
   if (pruned.nnz() > 0 && n_epochs > 0) {
-    const SgdGraph g = sgd_graph(pruned, n_epochs);
-    optimize(g, {.a = res.a, .b = res.b, .gamma = opt.gamma, .alpha0 = opt.alpha, .n_epochs = n_epochs, .dim = dim,
-                 .negative_sample_rate = opt.negative_sample_rate, .seed = seed},
-             y);
+    const umap_sgd::Graph g = umap_sgd::make_graph(pruned, n_epochs);
+    umap_sgd::optimize(g, {.a = res.a, .b = res.b, .gamma = opt.gamma, .alpha0 = opt.alpha, .n_epochs = n_epochs,
+                           .dim = dim, .negative_sample_rate = opt.negative_sample_rate, .seed = seed},
+                       y);
   }
   res.embedding = Array::from_vector(y, {n, static_cast<int64_t>(dim)});
   return res;

@@ -50,6 +50,26 @@ struct DenseRows {
   }
 };
 
+// One row as plain arrays, for loops that want the values without a callback:
+// x[k] is the k-th stored value (all n_cols values of a dense row) and
+// col(k) its column.
+template <class T>
+struct RowRef {
+  const T* x;
+  const int32_t* idx;  // nullptr for a dense row: the column is k
+  int64_t len;
+  int64_t col(int64_t k) const { return idx ? static_cast<int64_t>(idx[k]) : k; }
+};
+template <class T>
+RowRef<T> row_ref(const CsrRows<T>& v, int64_t r) {
+  const int64_t a = v.indptr[r];
+  return {v.data + a, v.indices + a, v.indptr[r + 1] - a};
+}
+template <class T>
+RowRef<T> row_ref(const DenseRows<T>& v, int64_t r) {
+  return {v.data + r * v.n_cols, nullptr, v.n_cols};
+}
+
 template <class F>
 decltype(auto) with_csr_rows(const SparseMatrix& m, F&& f) {
   return dispatch_dtype(m.dtype(), [&](auto t) -> decltype(auto) {

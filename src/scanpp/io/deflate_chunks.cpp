@@ -1,0 +1,546 @@
+#include "scanpp/io/deflate_chunks.hpp"
+
+#include <libdeflate.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scanpp/core/parallel.hpp"
+
+namespace scanpp::h5 {
+
+namespace {
+
+// Compressed chunks held between compressing (in parallel) and writing
+// (HDF5 is not thread-safe, so one thread talks to it) are bounded by this.
+constexpr size_t kBatchBytes = size_t{64} << 20;
+
+// The chunk grid of a dataset.
+struct Geometry {
+  int rank = 0;
+  std::vector<hsize_t> dims, chunk, grid;  // grid[k] = number of chunks along axis k
+  size_t elem = 0;                         // bytes per element
+  size_t chunk_elems = 1;
+  int64_t n_chunks = 0;
+  // Chunks span every axis but the first, so each chunk is one contiguous
+  // run of the row-major array (how scanpp chunks; h5py may cut any axis).
+  bool row_chunks = false;
+  size_t row_bytes = 0;  // bytes of one index along axis 0 (row_chunks only)
+
+  size_t chunk_bytes() const { return chunk_elems * elem; }
+  void offset(int64_t c, hsize_t* off) const {
+    for (int k = rank - 1; k >= 0; --k) {
+      off[k] = static_cast<hsize_t>(c % static_cast<int64_t>(grid[k])) * chunk[k];
+      c /= static_cast<int64_t>(grid[k]);
+    }
+  }
+  bool is_full(const hsize_t* off) const {
+    for (int k = 0; k < rank; ++k)
+      if (off[k] + chunk[k] > dims[k]) return false;
+    return true;
+  }
+};
+
+std::optional<Geometry> geometry(hid_t dset, hid_t dcpl, size_t elem) {
+  if (H5Pget_layout(dcpl) != H5D_CHUNKED) return std::nullopt;
+  Handle space(H5Dget_space(dset));
+  if (H5Sget_simple_extent_type(space) != H5S_SIMPLE) return std::nullopt;
+  Geometry g;
+  g.rank = H5Sget_simple_extent_ndims(space);
+  if (g.rank < 1 || g.rank > H5S_MAX_RANK) return std::nullopt;
+  g.dims.resize(static_cast<size_t>(g.rank));
+  g.chunk.resize(static_cast<size_t>(g.rank));
+  g.grid.resize(static_cast<size_t>(g.rank));
+  H5Sget_simple_extent_dims(space, g.dims.data(), nullptr);
+  if (H5Pget_chunk(dcpl, g.rank, g.chunk.data()) != g.rank) return std::nullopt;
+  g.elem = elem;
+  g.n_chunks = 1;
+  g.row_chunks = true;
+  size_t row = elem;
+  for (int k = 0; k < g.rank; ++k) {
+    if (g.chunk[k] == 0) return std::nullopt;
+    g.grid[k] = (g.dims[k] + g.chunk[k] - 1) / g.chunk[k];
+    g.n_chunks *= static_cast<int64_t>(g.grid[k]);
+    g.chunk_elems *= static_cast<size_t>(g.chunk[k]);
+    if (k > 0) {
+      g.row_chunks = g.row_chunks && g.chunk[k] == g.dims[k];
+      row *= static_cast<size_t>(g.dims[k]);
+    }
+  }
+  g.row_bytes = row;
+  // HDF5 limits a chunk to 4 GiB.
+  if (g.chunk_bytes() >= (size_t{1} << 32)) return std::nullopt;
+  return g;
+}
+
+// Copies the part of the chunk at `off` that lies inside the row-major array
+// `arr` into the chunk buffer `buf` (full chunk shape).
+void gather_chunk(const Geometry& g, const hsize_t* off, const std::byte* arr, std::byte* buf) {
+  const int r = g.rank;
+  hsize_t ext[H5S_MAX_RANK];
+  for (int k = 0; k < r; ++k) ext[k] = std::min(g.chunk[k], g.dims[k] - off[k]);
+  if (g.row_chunks) {
+    std::memcpy(buf, arr + off[0] * g.row_bytes, ext[0] * g.row_bytes);
+    return;
+  }
+  // Strides in elements, then an odometer over every axis but the last.
+  hsize_t astr[H5S_MAX_RANK], cstr[H5S_MAX_RANK], idx[H5S_MAX_RANK] = {};
+  astr[r - 1] = cstr[r - 1] = 1;
+  for (int k = r - 2; k >= 0; --k) {
+    astr[k] = astr[k + 1] * g.dims[k + 1];
+    cstr[k] = cstr[k + 1] * g.chunk[k + 1];
+  }
+  const size_t run = ext[r - 1] * g.elem;
+  while (true) {
+    hsize_t ai = off[r - 1], ci = 0;
+    for (int k = 0; k < r - 1; ++k) {
+      ai += (off[k] + idx[k]) * astr[k];
+      ci += idx[k] * cstr[k];
+    }
+    std::memcpy(buf + ci * g.elem, arr + ai * g.elem, run);
+    int k = r - 2;
+    for (; k >= 0; --k) {
+      if (++idx[k] < ext[k]) break;
+      idx[k] = 0;
+    }
+    if (k < 0) break;
+  }
+}
+
+// HDF5's shuffle filter stores byte j of every element together; this puts
+// them back (element size s, n bytes; a remainder that is not a whole element
+// stays at the end).
+void unshuffle(const std::byte* in, std::byte* out, size_t n, size_t s) {
+  const size_t count = n / s;
+  for (size_t j = 0; j < s; ++j) {
+    const std::byte* src = in + j * count;
+    for (size_t i = 0; i < count; ++i) out[i * s + j] = src[i];
+  }
+  std::memcpy(out + count * s, in + count * s, n - count * s);
+}
+
+// A growable byte buffer that does not zero what it does not need to.
+struct Buffer {
+  std::unique_ptr<std::byte[]> p;
+  size_t cap = 0, size = 0;
+  std::byte* reserve(size_t n) {
+    if (n > cap) {
+      p.reset(new std::byte[n]);
+      cap = n;
+    }
+    return p.get();
+  }
+};
+
+Buffer& scratch(int which) {
+  thread_local Buffer b[2];
+  return b[which];
+}
+
+struct CompressorFree {
+  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+struct DecompressorFree {
+  void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+};
+
+// One (de)compressor per thread, kept for the life of the thread.
+libdeflate_compressor* compressor(int level) {
+  thread_local std::unique_ptr<libdeflate_compressor, CompressorFree> c;
+  thread_local int have = -1;
+  if (!c || have != level) {
+    c.reset(libdeflate_alloc_compressor(level));
+    have = level;
+    if (!c) throw std::bad_alloc();
+  }
+  return c.get();
+}
+libdeflate_decompressor* decompressor() {
+  thread_local std::unique_ptr<libdeflate_decompressor, DecompressorFree> d;
+  if (!d) {
+    d.reset(libdeflate_alloc_decompressor());
+    if (!d) throw std::bad_alloc();
+  }
+  return d.get();
+}
+
+// f(i) for i in [0, n) on scanpp's threads; the exception of the lowest
+// failing i is rethrown afterwards (exceptions must not leave an OpenMP region).
+template <class F>
+void parallel_chunks(int64_t n, F&& f) {
+  std::mutex m;
+  std::exception_ptr first;
+  int64_t first_i = std::numeric_limits<int64_t>::max();
+  parallel_blocks(n, 1, [&](int64_t a, int64_t) {
+    try {
+      f(a);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m);
+      if (a < first_i) {
+        first_i = a;
+        first = std::current_exception();
+      }
+    }
+  });
+  if (first) std::rethrow_exception(first);
+}
+
+struct Filters {
+  bool ok = false;
+  bool shuffle = false;
+  int deflate_index = 0;  // position in the pipeline, for the chunk's filter mask
+  size_t shuffle_elem = 0;
+};
+
+Filters filters_of(hid_t dcpl) {
+  Filters f;
+  const int n = H5Pget_nfilters(dcpl);
+  if (n < 1 || n > 2) return f;
+  H5Z_filter_t ids[2];
+  size_t shuffle_elem = 0;
+  for (int i = 0; i < n; ++i) {
+    unsigned flags = 0, config = 0;
+    unsigned cd[8] = {};
+    size_t ncd = 8;
+    ids[i] = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, 0, nullptr, &config);
+    if (ids[i] == H5Z_FILTER_SHUFFLE && ncd >= 1) shuffle_elem = cd[0];
+  }
+  if (n == 1 && ids[0] == H5Z_FILTER_DEFLATE) {
+    f.ok = true;
+  } else if (n == 2 && ids[0] == H5Z_FILTER_SHUFFLE && ids[1] == H5Z_FILTER_DEFLATE) {
+    f.ok = true;
+    f.shuffle = true;
+    f.deflate_index = 1;
+    f.shuffle_elem = shuffle_elem;
+  }
+  return f;
+}
+
+bool plain_number(hid_t type) {
+  const H5T_class_t c = H5Tget_class(type);
+  return c == H5T_INTEGER || c == H5T_FLOAT;
+}
+
+// Whether a value of this type is stored in the chunk itself (numbers,
+// fixed strings and records of them), not as references into HDF5's heap.
+bool fixed_layout(hid_t type) {
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER:
+    case H5T_FLOAT:
+    case H5T_ENUM:
+    case H5T_BITFIELD: return true;
+    case H5T_STRING: return H5Tis_variable_str(type) <= 0;
+    case H5T_COMPOUND: {
+      const int n = H5Tget_nmembers(type);
+      for (int i = 0; i < n; ++i) {
+        Handle m(H5Tget_member_type(type, static_cast<unsigned>(i)));
+        if (!fixed_layout(m)) return false;
+      }
+      return n >= 0;
+    }
+    default: return false;
+  }
+}
+
+// Compresses one chunk into `o`; a chunk deflate would not shrink is kept as
+// it is, with the filter's bit set in the returned mask, as HDF5 does when an
+// optional filter fails; every HDF5 reader honours the mask.
+uint32_t compress_chunk(const std::byte* src, size_t n, int level, int deflate_index, Buffer& o) {
+  std::byte* dst = o.reserve(n);
+  o.size = libdeflate_zlib_compress(compressor(level), src, n, dst, n);
+  if (o.size != 0) return 0;
+  std::memcpy(dst, src, n);
+  o.size = n;
+  return 1u << deflate_index;
+}
+
+}  // namespace
+
+int deflate_level(hid_t dset) {
+  Handle dcpl(H5Dget_create_plist(dset));
+  unsigned flags = 0, config = 0, cd[8] = {};
+  size_t ncd = 8;
+  if (H5Pget_nfilters(dcpl) <= 0) return -1;
+  // H5Pget_filter_by_id2 reports a missing filter through HDF5's error stack, which scanpp silences.
+  silence_errors();
+  if (H5Pget_filter_by_id2(dcpl, H5Z_FILTER_DEFLATE, &flags, &ncd, cd, 0, nullptr, &config) < 0) return -1;
+  return ncd >= 1 ? static_cast<int>(cd[0]) : -1;
+}
+
+void write_deflate_chunks(hid_t dset, const void* data, size_t elem_size, int level) {
+  if (level < 0 || level > 9) throw ValueError("gzip level must be 0-9, got " + std::to_string(level));
+  Handle dcpl(H5Dget_create_plist(dset));
+  const auto g = geometry(dset, dcpl, elem_size);
+  if (!g) throw Error("write_deflate_chunks: the dataset is not chunked (or its chunks exceed 4 GiB)");
+  const Filters fl = filters_of(dcpl);
+  if (!fl.ok || fl.shuffle) throw Error("write_deflate_chunks: the dataset's only filter must be deflate");
+  if (g->n_chunks == 0) return;
+  const size_t cbytes = g->chunk_bytes();
+  const auto* arr = static_cast<const std::byte*>(data);
+  const int64_t batch = std::clamp<int64_t>(static_cast<int64_t>(kBatchBytes / cbytes), 1, g->n_chunks);
+  std::vector<Buffer> out(static_cast<size_t>(batch));
+  std::vector<uint32_t> mask(static_cast<size_t>(batch));
+  for (int64_t b0 = 0; b0 < g->n_chunks; b0 += batch) {
+    const int64_t nb = std::min(batch, g->n_chunks - b0);
+    parallel_chunks(nb, [&](int64_t i) {
+      hsize_t off[H5S_MAX_RANK];
+      g->offset(b0 + i, off);
+      const std::byte* src;
+      if (g->row_chunks && g->is_full(off)) {
+        src = arr + off[0] * g->row_bytes;  // compress straight from the caller's array
+      } else {
+        std::byte* s = scratch(0).reserve(cbytes);
+        if (!g->is_full(off)) std::memset(s, 0, cbytes);
+        gather_chunk(*g, off, arr, s);
+        src = s;
+      }
+      mask[static_cast<size_t>(i)] = compress_chunk(src, cbytes, level, fl.deflate_index, out[static_cast<size_t>(i)]);
+    });
+    for (int64_t i = 0; i < nb; ++i) {
+      hsize_t off[H5S_MAX_RANK];
+      g->offset(b0 + i, off);
+      const Buffer& o = out[static_cast<size_t>(i)];
+      if (H5Dwrite_chunk(dset, H5P_DEFAULT, mask[static_cast<size_t>(i)], off, o.size, o.p.get()) < 0)
+        throw Error("cannot write a compressed chunk (disk full?)");
+    }
+  }
+}
+
+DeflateAppender::DeflateAppender(hid_t dset, size_t elem_size, int level)
+    : dset_(dset), elem_(elem_size), level_(level) {
+  if (level < 0 || level > 9) throw ValueError("gzip level must be 0-9, got " + std::to_string(level));
+  Handle dcpl(H5Dget_create_plist(dset));
+  const auto g = geometry(dset, dcpl, elem_size);
+  const Filters fl = filters_of(dcpl);
+  if (!g || g->rank != 1 || g->dims[0] != 0 || !fl.ok || fl.shuffle)
+    throw Error("DeflateAppender: the dataset must be 1-D, empty, chunked, with deflate as its only filter");
+  deflate_index_ = fl.deflate_index;
+  chunk_ = static_cast<int64_t>(g->chunk[0]);
+  tail_.reserve(static_cast<size_t>(chunk_) * elem_);
+}
+
+void DeflateAppender::store(const std::vector<const std::byte*>& chunks, int64_t final_extent) {
+  const size_t cbytes = static_cast<size_t>(chunk_) * elem_;
+  const int64_t batch = std::max<int64_t>(1, static_cast<int64_t>(kBatchBytes / cbytes));
+  std::vector<Buffer> out(static_cast<size_t>(std::min<int64_t>(batch, static_cast<int64_t>(chunks.size()))));
+  std::vector<uint32_t> mask(out.size());
+  for (size_t b0 = 0; b0 < chunks.size(); b0 += out.size()) {
+    const int64_t nb = static_cast<int64_t>(std::min(out.size(), chunks.size() - b0));
+    parallel_chunks(nb, [&](int64_t i) {
+      mask[static_cast<size_t>(i)] =
+          compress_chunk(chunks[b0 + static_cast<size_t>(i)], cbytes, level_, deflate_index_, out[static_cast<size_t>(i)]);
+    });
+    // The extent must cover a chunk before it is written; the last one sets
+    // the final extent first, since shrinking would rewrite the edge chunk.
+    hsize_t extent = static_cast<hsize_t>(final_extent >= 0 ? final_extent : (stored_ + nb) * chunk_);
+    if (H5Dset_extent(dset_, &extent) < 0) throw Error("cannot extend a dataset (disk full?)");
+    for (int64_t i = 0; i < nb; ++i) {
+      hsize_t off = static_cast<hsize_t>((stored_ + i) * chunk_);
+      const Buffer& o = out[static_cast<size_t>(i)];
+      if (H5Dwrite_chunk(dset_, H5P_DEFAULT, mask[static_cast<size_t>(i)], &off, o.size, o.p.get()) < 0)
+        throw Error("cannot write a compressed chunk (disk full?)");
+    }
+    stored_ += nb;
+  }
+}
+
+void DeflateAppender::append(const void* data, int64_t n) {
+  if (n <= 0) return;
+  const auto* src = static_cast<const std::byte*>(data);
+  const size_t cbytes = static_cast<size_t>(chunk_) * elem_;
+  std::vector<const std::byte*> whole;
+  int64_t used = 0;
+  // Top up the waiting tail first; it is stored with the block's chunks.
+  if (!tail_.empty()) {
+    const int64_t need = chunk_ - static_cast<int64_t>(tail_.size() / elem_);
+    used = std::min(need, n);
+    tail_.insert(tail_.end(), src, src + static_cast<size_t>(used) * elem_);
+    if (tail_.size() == cbytes) whole.push_back(tail_.data());
+  }
+  for (; n - used >= chunk_; used += chunk_) whole.push_back(src + static_cast<size_t>(used) * elem_);
+  store(whole);
+  if (tail_.size() == cbytes) tail_.clear();
+  tail_.insert(tail_.end(), src + static_cast<size_t>(used) * elem_, src + static_cast<size_t>(n) * elem_);
+  total_ += n;
+}
+
+void DeflateAppender::finish() {
+  if (!tail_.empty()) {
+    tail_.resize(static_cast<size_t>(chunk_) * elem_, std::byte{0});  // padding, as HDF5 pads edge chunks
+    store({tail_.data()}, total_);
+    tail_.clear();
+  }
+}
+
+namespace {
+
+// Copies rows [lo, hi) of the chunk at `off` (decompressed, full chunk shape)
+// into `out`, which holds rows [r0, ...) of the array.
+void scatter_rows(const Geometry& g, const hsize_t* off, const std::byte* chunk, std::byte* out, hsize_t r0,
+                  hsize_t lo, hsize_t hi) {
+  const int r = g.rank;
+  if (g.row_chunks) {
+    std::memcpy(out + (lo - r0) * g.row_bytes, chunk + (lo - off[0]) * g.row_bytes, (hi - lo) * g.row_bytes);
+    return;
+  }
+  hsize_t ext[H5S_MAX_RANK], astr[H5S_MAX_RANK], cstr[H5S_MAX_RANK], idx[H5S_MAX_RANK] = {};
+  for (int k = 0; k < r; ++k) ext[k] = std::min(g.chunk[k], g.dims[k] - off[k]);
+  ext[0] = hi - lo;
+  astr[r - 1] = cstr[r - 1] = 1;
+  for (int k = r - 2; k >= 0; --k) {
+    astr[k] = astr[k + 1] * g.dims[k + 1];
+    cstr[k] = cstr[k + 1] * g.chunk[k + 1];
+  }
+  // Along axis 0 both sides start at row lo; the last axis is one memcpy.
+  const size_t run = ext[r - 1] * g.elem;
+  while (true) {
+    hsize_t ai = (lo - r0 + idx[0]) * astr[0], ci = (lo - off[0] + idx[0]) * cstr[0];
+    if (r > 1) {
+      ai += off[r - 1];
+      for (int k = 1; k < r - 1; ++k) {
+        ai += (off[k] + idx[k]) * astr[k];
+        ci += idx[k] * cstr[k];
+      }
+    }
+    std::memcpy(out + ai * g.elem, chunk + ci * g.elem, run);
+    int k = r - 2;
+    for (; k >= 0; --k) {
+      if (++idx[k] < ext[k]) break;
+      idx[k] = 0;
+    }
+    if (k < 0) break;
+  }
+}
+
+// Rows [r0, r1) along axis 0 of a deflate dataset into `out`; see read_deflate_chunks.
+bool read_rows_impl(hid_t dset, hid_t mem_type, int64_t first, int64_t count, size_t min_bytes, void* out,
+                    const Loc& where) {
+  Handle dcpl(H5Dget_create_plist(dset));
+  if (H5Pget_layout(dcpl) != H5D_CHUNKED) return false;
+  const Filters fl = filters_of(dcpl);
+  if (!fl.ok) return false;
+  Handle ftype(H5Dget_type(dset));
+  if (!fixed_layout(ftype)) return false;
+  const size_t fsize = H5Tget_size(ftype), msize = H5Tget_size(mem_type);
+  // Identical types copy as bytes; numbers of another width or byte order
+  // are converted by HDF5 afterwards.
+  const bool same = H5Tequal(ftype, mem_type) > 0;
+  if (!same && !(plain_number(ftype) && plain_number(mem_type))) return false;
+  if (fl.shuffle && fl.shuffle_elem != fsize) return false;
+  const auto g = geometry(dset, dcpl, fsize);
+  if (!g || g->n_chunks == 0) return false;
+  const hsize_t r0 = first < 0 ? 0 : static_cast<hsize_t>(first);
+  const hsize_t r1 = count < 0 ? g->dims[0] : r0 + static_cast<hsize_t>(count);
+  if (r1 > g->dims[0] || r1 <= r0) return false;
+  size_t n_elems = static_cast<size_t>(r1 - r0);
+  for (int k = 1; k < g->rank; ++k) n_elems *= static_cast<size_t>(g->dims[k]);
+  if (n_elems * fsize < min_bytes) return false;
+
+  // The chunks that hold those rows: a band of the grid along axis 0.
+  int64_t per_band = 1;
+  for (int k = 1; k < g->rank; ++k) per_band *= static_cast<int64_t>(g->grid[k]);
+  const int64_t c_first = static_cast<int64_t>(r0 / g->chunk[0]) * per_band;
+  const int64_t c_end = static_cast<int64_t>((r1 - 1) / g->chunk[0] + 1) * per_band;
+  const int64_t n_read = c_end - c_first;
+
+  // Where each chunk is, checked before anything is read: a chunk never
+  // written (fill value) is left to H5Dread.
+  std::vector<hsize_t> stored(static_cast<size_t>(n_read));
+  for (int64_t i = 0; i < n_read; ++i) {
+    hsize_t off[H5S_MAX_RANK];
+    g->offset(c_first + i, off);
+    unsigned m = 0;
+    haddr_t addr = HADDR_UNDEF;
+    hsize_t size = 0;
+    if (H5Dget_chunk_info_by_coord(dset, off, &m, &addr, &size) < 0 || addr == HADDR_UNDEF || size == 0) return false;
+    stored[static_cast<size_t>(i)] = size;
+  }
+
+  // Decompressed values land in the file's type; HDF5 converts them after.
+  std::unique_ptr<std::byte[]> tmp;
+  std::byte* dst = static_cast<std::byte*>(out);
+  if (!same && msize < fsize) {
+    tmp.reset(new std::byte[n_elems * fsize]);
+    dst = tmp.get();
+  }
+  const size_t cbytes = g->chunk_bytes();
+  std::vector<Buffer> in;
+  std::vector<uint32_t> masks;
+  for (int64_t b0 = 0; b0 < n_read;) {
+    // A batch of stored chunks up to kBatchBytes (at least one).
+    int64_t b1 = b0;
+    size_t bytes = 0;
+    while (b1 < n_read && (b1 == b0 || bytes + stored[static_cast<size_t>(b1)] <= kBatchBytes))
+      bytes += stored[static_cast<size_t>(b1++)];
+    const int64_t nb = b1 - b0;
+    if (static_cast<int64_t>(in.size()) < nb) in.resize(static_cast<size_t>(nb));
+    masks.assign(static_cast<size_t>(nb), 0);
+    for (int64_t i = 0; i < nb; ++i) {
+      hsize_t off[H5S_MAX_RANK];
+      g->offset(c_first + b0 + i, off);
+      Buffer& b = in[static_cast<size_t>(i)];
+      b.size = stored[static_cast<size_t>(b0 + i)];
+      if (H5Dread_chunk(dset, H5P_DEFAULT, off, &masks[static_cast<size_t>(i)], b.reserve(b.size)) < 0)
+        where.fail("cannot read a chunk (truncated or corrupt file?)");
+    }
+    parallel_chunks(nb, [&](int64_t i) {
+      const int64_t c = c_first + b0 + i;
+      hsize_t off[H5S_MAX_RANK];
+      g->offset(c, off);
+      const hsize_t lo = std::max(off[0], r0), hi = std::min({off[0] + g->chunk[0], g->dims[0], r1});
+      const Buffer& b = in[static_cast<size_t>(i)];
+      const uint32_t m = masks[static_cast<size_t>(i)];
+      const bool deflated = !(m & (1u << fl.deflate_index));
+      const bool shuffled = fl.shuffle && !(m & 1u) && fsize > 1;
+      // A whole chunk of a row-chunked dataset goes straight to its place.
+      const bool direct = g->row_chunks && g->is_full(off) && lo == off[0] && hi == off[0] + g->chunk[0] && !shuffled;
+      std::byte* target = direct ? dst + (off[0] - r0) * g->row_bytes : scratch(0).reserve(cbytes);
+      if (deflated) {
+        size_t got = 0;
+        if (libdeflate_zlib_decompress(decompressor(), b.p.get(), b.size, target, cbytes, &got) != LIBDEFLATE_SUCCESS ||
+            got != cbytes)
+          where.fail("chunk " + std::to_string(c) + " is not a valid deflate stream of the chunk's size (corrupt file?)");
+      } else {
+        if (b.size != cbytes) where.fail("chunk " + std::to_string(c) + " has the wrong size (corrupt file?)");
+        std::memcpy(target, b.p.get(), cbytes);
+      }
+      if (direct) return;
+      const std::byte* chunk = target;
+      if (shuffled) {
+        std::byte* u = scratch(1).reserve(cbytes);
+        unshuffle(target, u, cbytes, fsize);
+        chunk = u;
+      }
+      scatter_rows(*g, off, chunk, dst, r0, lo, hi);
+    });
+    b0 = b1;
+  }
+  if (!same) {
+    if (H5Tconvert(ftype, mem_type, n_elems, dst, nullptr, H5P_DEFAULT) < 0)
+      where.fail("cannot convert the stored values to the type asked for");
+    if (tmp) std::memcpy(out, dst, n_elems * msize);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool read_deflate_chunks(hid_t dset, hid_t mem_type, void* out, const Loc& where) {
+  return read_rows_impl(dset, mem_type, -1, -1, 0, out, where);
+}
+
+bool read_deflate_rows(hid_t dset, hid_t mem_type, int64_t start, int64_t count, void* out, const Loc& where) {
+  // A small read is left to HDF5, whose chunk cache serves neighbouring
+  // small reads from one decompression.
+  return read_rows_impl(dset, mem_type, start, count, size_t{256} << 10, out, where);
+}
+
+}  // namespace scanpp::h5
