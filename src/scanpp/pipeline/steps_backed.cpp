@@ -138,15 +138,7 @@ std::map<std::string, BackedFactory> backed_steps() {
     };
   };
   s["pp.pca"] = [](Params& p) -> BackedFn {
-    pp::PcaOptions o;
-    o.n_comps = p.opt<int64_t>("n_comps");
-    o.zero_center = p.get<bool>("zero_center", true);
-    if (auto sv = p.opt<std::string>("svd_solver")) o.svd_solver = pp::pca_solver_from_string(*sv);
-    o.random_state = p.get<uint64_t>("random_state", 0);
-    o.mask_var = p.opt<std::string>("mask_var");
-    o.use_highly_variable = p.opt<bool>("use_highly_variable");
-    o.layer = p.opt<std::string>("layer");
-    o.key_added = p.opt<std::string>("key_added");
+    const pp::PcaOptions o = pca_step_options(p);
     // Backed only: run the Lanczos iteration over the blocks instead of
     // gathering the used genes into memory.
     const bool streaming = p.get<bool>("streaming", false);

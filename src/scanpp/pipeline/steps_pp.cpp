@@ -50,6 +50,19 @@ pp::HighlyVariableGenesOptions hvg_step_options(Params& p) {
   return o;
 }
 
+pp::PcaOptions pca_step_options(Params& p) {
+  pp::PcaOptions o;
+  o.n_comps = p.opt<int64_t>("n_comps");
+  o.zero_center = p.get<bool>("zero_center", true);
+  if (auto s = p.opt<std::string>("svd_solver")) o.svd_solver = pp::pca_solver_from_string(*s);
+  o.random_state = p.get<uint64_t>("random_state", 0);
+  o.mask_var = p.opt<std::string>("mask_var");
+  o.use_highly_variable = p.opt<bool>("use_highly_variable");
+  o.layer = p.opt<std::string>("layer");
+  o.key_added = p.opt<std::string>("key_added");
+  return o;
+}
+
 void add_pp_steps(StepTable& t) {
   t["pp.calculate_qc_metrics"] = [](Params& p) -> StepFn {
     pp::CalculateQcMetricsOptions o;
@@ -118,15 +131,7 @@ void add_pp_steps(StepTable& t) {
     return [o](AnnData& ad) { pp::combat(ad, o); };
   };
   t["pp.pca"] = [](Params& p) -> StepFn {
-    pp::PcaOptions o;
-    o.n_comps = p.opt<int64_t>("n_comps");
-    o.zero_center = p.get<bool>("zero_center", true);
-    if (auto s = p.opt<std::string>("svd_solver")) o.svd_solver = pp::pca_solver_from_string(*s);
-    o.random_state = p.get<uint64_t>("random_state", 0);
-    o.mask_var = p.opt<std::string>("mask_var");
-    o.use_highly_variable = p.opt<bool>("use_highly_variable");
-    o.layer = p.opt<std::string>("layer");
-    o.key_added = p.opt<std::string>("key_added");
+    const pp::PcaOptions o = pca_step_options(p);
     return [o](AnnData& ad) { pp::pca(ad, o); };
   };
   t["pp.neighbors"] = [](Params& p) -> StepFn {
