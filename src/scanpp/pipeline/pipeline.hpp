@@ -13,11 +13,6 @@
 
 #include "scanpp/core/anndata.hpp"
 
-namespace scanpp::pp {
-struct HighlyVariableGenesOptions;
-struct PcaOptions;
-}
-
 namespace scanpp::pipeline {
 
 // Parameters of one step; reading a key marks it used, so leftovers are
@@ -87,10 +82,6 @@ void add_pl_grouped_steps(StepTable& t);  // steps_pl_grouped.cpp
 // steps_backed.cpp: `read: {backed: r}` keeps X on disk; wraps every step
 // registered before it (so it is called last), streaming the steps that can.
 void add_backed_steps(StepTable& t);
-// pp.highly_variable_genes' and pp.pca's parameters (steps_pp.cpp), shared
-// by the backed steps.
-pp::HighlyVariableGenesOptions hvg_step_options(Params& p);
-pp::PcaOptions pca_step_options(Params& p);
 // Whether the pipeline state `ad` has its X on disk; writes `ad` (streaming
 // a backed X); forgets a backed X when the run ends.
 bool is_backed(const AnnData& ad);

@@ -14,6 +14,7 @@
 #include "scanpp/io/backed_row_source.hpp"
 #include "scanpp/io/read.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
+#include "scanpp/pipeline/step_options.hpp"
 #include "scanpp/pp/backed.hpp"
 
 namespace scanpp::pipeline {
@@ -53,14 +54,6 @@ void set_backed(const AnnData& ad, BackedX b) {
 using BackedFn = std::function<void(AnnData&, BackedX&)>;
 using BackedFactory = std::function<BackedFn(Params&)>;
 
-std::vector<std::string> string_list(Params& p, const std::string& key) {
-  auto n = p.take(key);
-  if (!n) return {};
-  if (n->IsScalar()) return {n->as<std::string>()};
-  if (!n->IsSequence()) p.fail("parameter '" + key + "' must be a name or a list of names", &*n);
-  return n->as<std::vector<std::string>>();
-}
-
 std::map<std::string, BackedFactory> backed_steps() {
   std::map<std::string, BackedFactory> s;
   s["write"] = [](Params& p) -> BackedFn {
@@ -81,43 +74,25 @@ std::map<std::string, BackedFactory> backed_steps() {
     };
   };
   s["pp.calculate_qc_metrics"] = [](Params& p) -> BackedFn {
-    pp::CalculateQcMetricsOptions o;
-    o.expr_type = p.get<std::string>("expr_type", o.expr_type);
-    o.var_type = p.get<std::string>("var_type", o.var_type);
-    o.qc_vars = string_list(p, "qc_vars");
-    if (auto n = p.take("percent_top")) {
-      if (n->IsNull()) o.percent_top = std::nullopt;
-      else o.percent_top = n->as<std::vector<int64_t>>();
-    }
-    o.layer = p.opt<std::string>("layer");
-    o.use_raw = p.get<bool>("use_raw", false);
-    o.log1p = p.get<bool>("log1p", true);
-    o.inplace = p.get<bool>("inplace", true);
+    const pp::CalculateQcMetricsOptions o = qc_step_options(p);
     return [o](AnnData& ad, BackedX& b) { bk::calculate_qc_metrics(ad, *b.x, o, b.blocks); };
   };
   s["pp.filter_cells"] = [](Params& p) -> BackedFn {
-    const pp::FilterCellsOptions o{.min_counts = p.opt<double>("min_counts"), .min_genes = p.opt<int64_t>("min_genes"),
-                                   .max_counts = p.opt<double>("max_counts"), .max_genes = p.opt<int64_t>("max_genes")};
+    const pp::FilterCellsOptions o = filter_cells_step_options(p);
     return [o](AnnData& ad, BackedX& b) {
       const pp::FilterResult r = bk::filter_cells(ad, *b.x, o, b.blocks);
       b.x = bk::subset(ad, b.x, indices_from_mask(r.keep), std::nullopt);
     };
   };
   s["pp.filter_genes"] = [](Params& p) -> BackedFn {
-    const pp::FilterGenesOptions o{.min_counts = p.opt<double>("min_counts"), .min_cells = p.opt<int64_t>("min_cells"),
-                                   .max_counts = p.opt<double>("max_counts"), .max_cells = p.opt<int64_t>("max_cells")};
+    const pp::FilterGenesOptions o = filter_genes_step_options(p);
     return [o](AnnData& ad, BackedX& b) {
       const pp::FilterResult r = bk::filter_genes(ad, *b.x, o, b.blocks);
       b.x = bk::subset(ad, b.x, std::nullopt, indices_from_mask(r.keep));
     };
   };
   s["pp.normalize_total"] = [](Params& p) -> BackedFn {
-    pp::NormalizeTotalOptions o;
-    o.target_sum = p.opt<double>("target_sum");
-    o.exclude_highly_expressed = p.get<bool>("exclude_highly_expressed", false);
-    o.max_fraction = p.get<double>("max_fraction", o.max_fraction);
-    o.key_added = p.opt<std::string>("key_added");
-    o.layer = p.opt<std::string>("layer");
+    const pp::NormalizeTotalOptions o = normalize_total_step_options(p);
     return [o](AnnData& ad, BackedX& b) { b.x = bk::normalize_total(ad, b.x, o, b.blocks); };
   };
   s["pp.log1p"] = [](Params& p) -> BackedFn {

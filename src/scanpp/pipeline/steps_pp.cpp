@@ -1,6 +1,7 @@
 // Pipeline steps for Scanpy's sc.pp functions: parameters have Scanpy's names
 // and are read (and checked) when the pipeline is bound, before anything runs.
 #include "scanpp/pipeline/pipeline.hpp"
+#include "scanpp/pipeline/step_options.hpp"
 #include "scanpp/pp/calculate_qc_metrics.hpp"
 #include "scanpp/pp/combat.hpp"
 #include "scanpp/pp/downsample_counts.hpp"
@@ -32,6 +33,48 @@ std::vector<std::string> string_list(Params& p, const std::string& key, bool req
   return n->as<std::vector<std::string>>();
 }
 }  // namespace
+
+pp::CalculateQcMetricsOptions qc_step_options(Params& p) {
+  pp::CalculateQcMetricsOptions o;
+  o.expr_type = p.get<std::string>("expr_type", o.expr_type);
+  o.var_type = p.get<std::string>("var_type", o.var_type);
+  o.qc_vars = string_list(p, "qc_vars", false);
+  if (auto n = p.take("percent_top")) {
+    if (n->IsNull()) o.percent_top = std::nullopt;
+    else o.percent_top = n->as<std::vector<int64_t>>();
+  }
+  o.layer = p.opt<std::string>("layer");
+  o.use_raw = p.get<bool>("use_raw", false);
+  o.log1p = p.get<bool>("log1p", true);
+  o.inplace = p.get<bool>("inplace", true);  // in a pipeline the columns are the point
+  return o;
+}
+
+pp::FilterCellsOptions filter_cells_step_options(Params& p) {
+  pp::FilterCellsOptions o{.min_counts = p.opt<double>("min_counts"), .min_genes = p.opt<int64_t>("min_genes"),
+                           .max_counts = p.opt<double>("max_counts"), .max_genes = p.opt<int64_t>("max_genes")};
+  const int given = o.min_counts.has_value() + o.min_genes.has_value() + o.max_counts.has_value() + o.max_genes.has_value();
+  if (given != 1) p.fail("give exactly one of min_counts, min_genes, max_counts, max_genes");
+  return o;
+}
+
+pp::FilterGenesOptions filter_genes_step_options(Params& p) {
+  pp::FilterGenesOptions o{.min_counts = p.opt<double>("min_counts"), .min_cells = p.opt<int64_t>("min_cells"),
+                           .max_counts = p.opt<double>("max_counts"), .max_cells = p.opt<int64_t>("max_cells")};
+  const int given = o.min_counts.has_value() + o.min_cells.has_value() + o.max_counts.has_value() + o.max_cells.has_value();
+  if (given != 1) p.fail("give exactly one of min_counts, min_cells, max_counts, max_cells");
+  return o;
+}
+
+pp::NormalizeTotalOptions normalize_total_step_options(Params& p) {
+  pp::NormalizeTotalOptions o;
+  o.target_sum = p.opt<double>("target_sum");
+  o.exclude_highly_expressed = p.get<bool>("exclude_highly_expressed", false);
+  o.max_fraction = p.get<double>("max_fraction", o.max_fraction);
+  o.key_added = p.opt<std::string>("key_added");
+  o.layer = p.opt<std::string>("layer");
+  return o;
+}
 
 pp::HighlyVariableGenesOptions hvg_step_options(Params& p) {
   pp::HighlyVariableGenesOptions o;
@@ -65,41 +108,19 @@ pp::PcaOptions pca_step_options(Params& p) {
 
 void add_pp_steps(StepTable& t) {
   t["pp.calculate_qc_metrics"] = [](Params& p) -> StepFn {
-    pp::CalculateQcMetricsOptions o;
-    o.expr_type = p.get<std::string>("expr_type", o.expr_type);
-    o.var_type = p.get<std::string>("var_type", o.var_type);
-    o.qc_vars = string_list(p, "qc_vars", false);
-    if (auto n = p.take("percent_top")) {
-      if (n->IsNull()) o.percent_top = std::nullopt;
-      else o.percent_top = n->as<std::vector<int64_t>>();
-    }
-    o.layer = p.opt<std::string>("layer");
-    o.use_raw = p.get<bool>("use_raw", false);
-    o.log1p = p.get<bool>("log1p", true);
-    o.inplace = p.get<bool>("inplace", true);  // in a pipeline the columns are the point
+    const pp::CalculateQcMetricsOptions o = qc_step_options(p);
     return [o](AnnData& ad) { pp::calculate_qc_metrics(ad, o); };
   };
   t["pp.filter_cells"] = [](Params& p) -> StepFn {
-    pp::FilterCellsOptions o{.min_counts = p.opt<double>("min_counts"), .min_genes = p.opt<int64_t>("min_genes"),
-                             .max_counts = p.opt<double>("max_counts"), .max_genes = p.opt<int64_t>("max_genes")};
-    const int given = o.min_counts.has_value() + o.min_genes.has_value() + o.max_counts.has_value() + o.max_genes.has_value();
-    if (given != 1) p.fail("give exactly one of min_counts, min_genes, max_counts, max_genes");
+    const pp::FilterCellsOptions o = filter_cells_step_options(p);
     return [o](AnnData& ad) { pp::filter_cells(ad, o); };
   };
   t["pp.filter_genes"] = [](Params& p) -> StepFn {
-    pp::FilterGenesOptions o{.min_counts = p.opt<double>("min_counts"), .min_cells = p.opt<int64_t>("min_cells"),
-                             .max_counts = p.opt<double>("max_counts"), .max_cells = p.opt<int64_t>("max_cells")};
-    const int given = o.min_counts.has_value() + o.min_cells.has_value() + o.max_counts.has_value() + o.max_cells.has_value();
-    if (given != 1) p.fail("give exactly one of min_counts, min_cells, max_counts, max_cells");
+    const pp::FilterGenesOptions o = filter_genes_step_options(p);
     return [o](AnnData& ad) { pp::filter_genes(ad, o); };
   };
   t["pp.normalize_total"] = [](Params& p) -> StepFn {
-    pp::NormalizeTotalOptions o;
-    o.target_sum = p.opt<double>("target_sum");
-    o.exclude_highly_expressed = p.get<bool>("exclude_highly_expressed", false);
-    o.max_fraction = p.get<double>("max_fraction", o.max_fraction);
-    o.key_added = p.opt<std::string>("key_added");
-    o.layer = p.opt<std::string>("layer");
+    const pp::NormalizeTotalOptions o = normalize_total_step_options(p);
     return [o](AnnData& ad) { pp::normalize_total(ad, o); };
   };
   t["pp.log1p"] = [](Params& p) -> StepFn {

@@ -248,19 +248,21 @@ GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, in
     mean = sum / size;
     var = (sq / size - mean * mean) * (size / (size - 1));
   };
+  // One gene's per-group and rest statistics from its sums (group sums sg,
+  // squares qg, counts ng; totals st, qt, nt), for both access paths below.
+  const auto store = [&](int64_t j, const double* sg, const double* qg, const int64_t* ng, double st, double qt,
+                         int64_t nt) {
+    for (int g = 0; g < n_groups; ++g) {
+      const size_t o = static_cast<size_t>(g * s.n_genes + j);
+      const double size = static_cast<double>(s.sizes[g]);
+      moments(sg[g], qg[g], size, s.means[o], s.vars[o]);
+      s.nnz[o] = ng[g];
+      moments(st - sg[g], qt - qg[g], n - size, s.means_rest[o], s.vars_rest[o]);
+      s.nnz_rest[o] = nt - ng[g];
+    }
+  };
   if (csr) {
-    csr_group_sums(x.get<SparseMatrix>(), codes, n_groups, f32, [&](int64_t j, const double* sg, const double* qg,
-                                                                      const int64_t* ng, double st, double qt,
-                                                                      int64_t nt) {
-      for (int g = 0; g < n_groups; ++g) {
-        const size_t o = static_cast<size_t>(g * s.n_genes + j);
-        const double size = static_cast<double>(s.sizes[g]);
-        moments(sg[g], qg[g], size, s.means[o], s.vars[o]);
-        s.nnz[o] = ng[g];
-        moments(st - sg[g], qt - qg[g], n - size, s.means_rest[o], s.vars_rest[o]);
-        s.nnz_rest[o] = nt - ng[g];
-      }
-    });
+    csr_group_sums(x.get<SparseMatrix>(), codes, n_groups, f32, store);
     return s;
   }
   parallel_blocks(s.n_genes, src->block_size(), [&](int64_t a, int64_t b) {
@@ -289,15 +291,7 @@ GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, in
           ++ng[g];
         }
       }
-      const int64_t nt = hi - lo;
-      for (int g = 0; g < n_groups; ++g) {
-        const size_t o = static_cast<size_t>(g * s.n_genes + j);
-        const double size = static_cast<double>(s.sizes[g]);
-        moments(sg[g], qg[g], size, s.means[o], s.vars[o]);
-        s.nnz[o] = ng[g];
-        moments(st - sg[g], qt - qg[g], n - size, s.means_rest[o], s.vars_rest[o]);
-        s.nnz_rest[o] = nt - ng[g];
-      }
+      store(j, sg.data(), qg.data(), ng.data(), st, qt, hi - lo);
     }
   });
   return s;
