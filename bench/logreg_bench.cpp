@@ -1,7 +1,7 @@
 // The logreg kernel alone on PBMC 3k raw (2,638 x 13,714, 9 Leiden groups):
 // L-BFGS iterations, evaluations, time, and each class's largest coefficient
 // (rank_genes_groups' top score) against Scanpy's.
-//   logreg_bench [max_iter (1000)] [tol (1e-4)]      run from /work/main
+//   logreg_bench [max_iter (1000)] [tol (LogregOptions: 5e-5)]      run from /work/main
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

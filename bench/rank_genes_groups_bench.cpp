@@ -2,11 +2,13 @@
 // with --logreg), against 'rest', on X (or raw.X when present).
 //
 //   rank_genes_groups_bench FILE.h5ad [--groupby KEY] [--reps N] [--threads N] [--logreg] [--log1p]
+//                           [--only METHOD]
 //
 // FILE: e.g. golden/pbmc3k/pbmc3k_scanpy.h5ad (groupby leiden), or
 // `scanpp datasets synthetic --cells 100000 --genes 20000 -o syn.h5ad`
 // (groupby cluster; --log1p normalises to 1e4 and log-transforms first, as
-// the test expects log data). Prints median wall and CPU seconds.
+// the test expects log data). --only times one method (for profiling).
+// Prints median wall and CPU seconds.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -50,10 +52,10 @@ std::pair<double, double> median_seconds(int reps, F&& f) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s FILE.h5ad [--groupby KEY] [--reps N] [--threads N] [--logreg] [--log1p]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s FILE.h5ad [--groupby KEY] [--reps N] [--threads N] [--logreg] [--log1p] [--only METHOD]\n", argv[0]);
     return 2;
   }
-  std::string path = argv[1], groupby;
+  std::string path = argv[1], groupby, only;
   int reps = 3, threads = 0;
   bool logreg = false, log1p = false;
   for (int i = 2; i < argc; ++i) {
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
     else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--logreg") logreg = true;
     else if (a == "--log1p") log1p = true;
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
@@ -84,6 +87,10 @@ int main(int argc, char** argv) {
     std::vector<scanpp::tl::RankGenesMethod> methods{scanpp::tl::RankGenesMethod::TTest,
                                                       scanpp::tl::RankGenesMethod::Wilcoxon};
     if (logreg) methods.push_back(scanpp::tl::RankGenesMethod::Logreg);
+    if (!only.empty()) {
+      methods = {scanpp::tl::parse_rank_genes_method(only)};
+      logreg = false;
+    }
     for (auto m : methods) {
       scanpp::tl::RankGenesGroupsOptions o;
       o.groupby = groupby;

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "golden_support.hpp"
+#include "trajectory_support.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/h5ad.hpp"
@@ -21,16 +22,8 @@ using scanpp::SparseMatrix;
 
 // Only what diffmap reads: obs index, obsp and uns['neighbors'].
 const AnnData& golden_graph() {
-  static const std::unique_ptr<AnnData> a = [] {
-    AnnData full = scanpp::io::read_h5ad(golden::shared("golden/pbmc3k/pbmc3k_scanpy.h5ad"));
-    auto g = std::make_unique<AnnData>();
-    g->obs = scanpp::DataFrame(full.obs.index());
-    g->var = scanpp::DataFrame(std::vector<std::string>{});
-    g->obsp = full.obsp;
-    g->uns["neighbors"] = full.uns.at("neighbors");
-    return g;
-  }();
-  return *a;
+  static const AnnData a = trajectory_test::golden_graph();
+  return a;
 }
 
 double pearson(const Array& a, const Array& b, int64_t col) {

@@ -1,5 +1,6 @@
 // tl.dpt against Scanpy 1.11.5's golden pseudotime (pbmc3k, root cell 0).
 #include "scanpp/tl/dpt.hpp"
+#include "scanpp/tl/dpt_branching.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include <numeric>
 
 #include "golden_support.hpp"
+#include "trajectory_support.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/h5ad.hpp"
@@ -17,25 +19,23 @@
 
 namespace {
 
+using trajectory_test::spearman;
+
 using scanpp::AnnData;
 using scanpp::Array;
 using scanpp::SparseMatrix;
 
 // Scanpy's graph and diffusion map, without X (not needed with uns['iroot']).
 const AnnData& golden_input() {
-  static const std::unique_ptr<AnnData> a = [] {
-    AnnData full = scanpp::io::read_h5ad(golden::shared("golden/pbmc3k/pbmc3k_scanpy.h5ad"));
-    auto g = std::make_unique<AnnData>();
-    g->obs = scanpp::DataFrame(full.obs.index());
-    g->var = scanpp::DataFrame(std::vector<std::string>{});
-    g->obsp = full.obsp;
-    g->obsm["X_diffmap"] = full.obsm.at("X_diffmap");
-    g->uns["diffmap_evals"] = full.uns.at("diffmap_evals");
-    g->uns["neighbors"] = full.uns.at("neighbors");
-    g->uns["iroot"] = Array::scalar<int64_t>(0);
+  static const AnnData a = [] {
+    AnnData g = trajectory_test::golden_graph();
+    const AnnData& full = trajectory_test::golden_full();
+    g.obsm["X_diffmap"] = full.obsm.at("X_diffmap");
+    g.uns["diffmap_evals"] = full.uns.at("diffmap_evals");
+    g.uns["iroot"] = Array::scalar<int64_t>(0);
     return g;
   }();
-  return *a;
+  return a;
 }
 
 std::vector<double> golden_pseudotime() {
@@ -43,31 +43,7 @@ std::vector<double> golden_pseudotime() {
   return csv.numeric("dpt_pseudotime");
 }
 
-std::vector<double> ranks(const std::vector<double>& v) {
-  std::vector<size_t> o(v.size());
-  std::iota(o.begin(), o.end(), 0);
-  std::sort(o.begin(), o.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
-  std::vector<double> r(v.size());
-  for (size_t i = 0; i < o.size();) {
-    size_t j = i;
-    while (j + 1 < o.size() && v[o[j + 1]] == v[o[i]]) ++j;
-    for (size_t k = i; k <= j; ++k) r[o[k]] = 0.5 * static_cast<double>(i + j);
-    i = j + 1;
-  }
-  return r;
-}
 
-double spearman(const std::vector<double>& a, const std::vector<double>& b) {
-  const auto ra = ranks(a), rb = ranks(b);
-  const double n = static_cast<double>(a.size()), m = (n - 1) / 2;
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    sab += (ra[i] - m) * (rb[i] - m);
-    saa += (ra[i] - m) * (ra[i] - m);
-    sbb += (rb[i] - m) * (rb[i] - m);
-  }
-  return sab / std::sqrt(saa * sbb);
-}
 
 std::vector<double> pseudotime_of(const AnnData& a) { return a.obs.numeric("dpt_pseudotime"); }
 
@@ -160,8 +136,32 @@ TEST(DptTest, BadInputIsRejected) {
   EXPECT_THROW(scanpp::tl::dpt(a, {.n_branchings = -1}), scanpp::ValueError);
   a.uns["iroot"] = Array::scalar<int64_t>(5000);
   EXPECT_THROW(scanpp::tl::dpt(a), scanpp::ValueError);
+}
+
+// Without a root Scanpy warns and computes no pseudotime; branchings still
+// run, their first tip being the cell farthest from cell 0.
+TEST(DptTest, NoRootWarnsAndStillBranches) {
+  AnnData a = golden_input();
   a.uns.erase("iroot");
-  EXPECT_THROW(scanpp::tl::dpt(a), scanpp::ValueError);  // no root at all
+  scanpp::tl::dpt(a);
+  EXPECT_FALSE(a.obs.has("dpt_pseudotime"));
+  EXPECT_EQ(a.uns.count("iroot"), 0u);
+  scanpp::tl::dpt(a, {.n_branchings = 1});
+  EXPECT_FALSE(a.obs.has("dpt_pseudotime"));
+  ASSERT_TRUE(a.obs.has("dpt_groups"));
+  std::vector<int64_t> cols(10);
+  std::iota(cols.begin(), cols.end(), int64_t{0});
+  const Array& basis = a.obsm.at("X_diffmap").get<Array>();
+  const Array& evals = a.uns.at("diffmap_evals").get<Array>();
+  const auto want = scanpp::tl::dpt_branchings(basis.take_cols(cols), evals.take_rows(cols), std::nullopt, {}, {},
+                                               {.n_branchings = 1});
+  const auto& groups = std::get<scanpp::Categorical>(a.obs.at("dpt_groups"));
+  EXPECT_EQ(groups.codes, want.groups);
+  EXPECT_GE(want.n_groups, 2);
+  // The first tip is the farthest cell from cell 0, as with root 0.
+  AnnData r = golden_input();
+  scanpp::tl::dpt(r, {.n_branchings = 1});
+  EXPECT_EQ(a.uns.at("dpt_grouptips").get<Array>().get_double(0), r.uns.at("dpt_grouptips").get<Array>().get_double(0));
 }
 
 }  // namespace

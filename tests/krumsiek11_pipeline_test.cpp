@@ -13,35 +13,10 @@
 
 #include "scanpp/pipeline/pipeline.hpp"
 #include "test_paths.hpp"
+#include "trajectory_support.hpp"
 
 using namespace scanpp;
-
-namespace {
-std::vector<double> ranks(const std::vector<double>& v) {
-  std::vector<size_t> idx(v.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
-  std::vector<double> r(v.size());
-  for (size_t i = 0; i < idx.size();) {  // average ranks for ties
-    size_t j = i;
-    while (j + 1 < idx.size() && v[idx[j + 1]] == v[idx[i]]) ++j;
-    for (size_t k = i; k <= j; ++k) r[idx[k]] = (i + j) / 2.0;
-    i = j + 1;
-  }
-  return r;
-}
-double spearman(const std::vector<double>& a, const std::vector<double>& b) {
-  auto ra = ranks(a), rb = ranks(b);
-  const double n = static_cast<double>(a.size()), m = (n - 1) / 2;
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    sab += (ra[i] - m) * (rb[i] - m);
-    saa += (ra[i] - m) * (ra[i] - m);
-    sbb += (rb[i] - m) * (rb[i] - m);
-  }
-  return sab / std::sqrt(saa * sbb);
-}
-}  // namespace
+using trajectory_test::spearman;
 
 TEST(Krumsiek11Pipeline, DptOrdersCellsBySimulatedTime) {
   scanpp::testing::TempDir tmp;

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "golden_support.hpp"
+#include "trajectory_support.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/h5ad.hpp"
@@ -19,18 +20,14 @@ using scanpp::Array;
 using scanpp::SparseMatrix;
 
 const AnnData& golden_input() {
-  static const std::unique_ptr<AnnData> a = [] {
-    AnnData full = scanpp::io::read_h5ad(golden::shared("golden/pbmc3k/pbmc3k_scanpy.h5ad"));
-    auto g = std::make_unique<AnnData>();
-    g->obs = scanpp::DataFrame(full.obs.index());
-    g->obs.set("leiden", full.obs.at("leiden"));
-    g->var = scanpp::DataFrame(std::vector<std::string>{});
-    g->obsp = full.obsp;
-    g->uns["neighbors"] = full.uns.at("neighbors");
-    g->uns["golden_leiden_sizes"] = full.uns.at("leiden_sizes");
+  static const AnnData a = [] {
+    AnnData g = trajectory_test::golden_graph();
+    const AnnData& full = trajectory_test::golden_full();
+    g.obs.set("leiden", full.obs.at("leiden"));
+    g.uns["golden_leiden_sizes"] = full.uns.at("leiden_sizes");
     return g;
   }();
-  return *a;
+  return a;
 }
 
 // A dense square CSV with a header row and an index column.

@@ -16,11 +16,14 @@
 #include "scanpp/tl/sim.hpp"
 #include "scanpp/tl/sim_rng.hpp"
 #include "test_paths.hpp"
+#include "trajectory_support.hpp"
 
 using namespace scanpp;
 using namespace scanpp::tl;
 
 namespace {
+
+using trajectory_test::spearman;
 
 std::string models_dir() { return scanpp::testing::shared("data/sim_models"); }
 SimModel model(const std::string& name) { return read_sim_model(models_dir() + "/" + name + ".txt"); }
@@ -80,31 +83,6 @@ std::vector<std::string> krumsiek_fates(const Cells& c, const Range& r, const Si
   return f;
 }
 
-std::vector<double> ranks(const std::vector<double>& v) {
-  std::vector<size_t> o(v.size());
-  std::iota(o.begin(), o.end(), 0);
-  std::sort(o.begin(), o.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
-  std::vector<double> r(v.size());
-  for (size_t i = 0; i < o.size();) {
-    size_t j = i;
-    while (j + 1 < o.size() && v[o[j + 1]] == v[o[i]]) ++j;
-    for (size_t k = i; k <= j; ++k) r[o[k]] = 0.5 * static_cast<double>(i + j);
-    i = j + 1;
-  }
-  return r;
-}
-double spearman(const std::vector<double>& a, const std::vector<double>& b) {
-  const auto ra = ranks(a), rb = ranks(b);
-  const double n = static_cast<double>(a.size());
-  const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n, mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < ra.size(); ++i) {
-    sab += (ra[i] - ma) * (rb[i] - mb);
-    saa += (ra[i] - ma) * (ra[i] - ma);
-    sbb += (rb[i] - mb) * (rb[i] - mb);
-  }
-  return sab / std::sqrt(saa * sbb);
-}
 
 // Spearman correlation of time with the distance to the initial state over the
 // approach to the attractor: from the start until the distance first reaches

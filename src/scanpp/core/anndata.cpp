@@ -1,10 +1,12 @@
 #include "scanpp/core/anndata.hpp"
 
+#include <exception>
 #include <numeric>
 #include <sstream>
 #include <utility>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/parallel.hpp"
 
 namespace scanpp {
 
@@ -124,46 +126,90 @@ AnnData AnnData::subset(const std::optional<Indices>& obs_idx, const std::option
 
 void AnnData::subset_inplace(const std::optional<Indices>& obs_idx, const std::optional<Indices>& var_idx) {
   if (!obs_idx && !var_idx) return;
-  // The big sparse matrices (X, layers, raw.X) are taken out and cut down in
-  // their own buffers, so filtering a large dataset needs no second copy.
+  // Everything is cut within *this: the big sparse matrices (X, layers, raw.X)
+  // in their own buffers, so filtering a large dataset needs no second copy,
+  // and what the cut leaves alone (uns, raw when only genes go, obs or var)
+  // is not copied at all. The indices are checked before anything changes.
   const Indices oi = obs_idx ? *obs_idx : all_of(n_obs());
   const Indices vi = var_idx ? *var_idx : all_of(n_vars());
-  const auto in_place = [](const std::optional<Element>& e) { return e && e->is<SparseMatrix>(); };
-  std::optional<Element> x;
-  if (in_place(X)) x = std::exchange(X, std::nullopt);
-  std::map<std::string, Element> lay;
-  for (auto it = layers.begin(); it != layers.end();) {
-    if (it->second.is<SparseMatrix>()) {
-      lay.emplace(it->first, std::move(it->second));
-      it = layers.erase(it);
-    } else {
-      ++it;
-    }
+  for (auto i : oi)
+    if (i < 0 || i >= n_obs()) throw ValueError("obs index " + std::to_string(i) + " out of range");
+  for (auto i : vi)
+    if (i < 0 || i >= n_vars()) throw ValueError("var index " + std::to_string(i) + " out of range");
+  const auto cut = [&](Element& e) {
+    if (e.is<SparseMatrix>()) take_inplace(e.get<SparseMatrix>(), oi, vi);
+    else e = take_2d(e, oi, vi);
+  };
+  if (obs_idx) obs = obs.take(oi);
+  if (var_idx) var = var.take(vi);
+  if (X) cut(*X);
+  for (auto& [k, v] : layers) cut(v);
+  if (obs_idx) {
+    for (auto& [k, v] : obsm) v = take_rows(v, oi);
+    for (auto& [k, v] : obsp) v = take_2d(v, oi, oi);
   }
-  std::optional<Element> raw_x;
-  if (raw && in_place(raw->X)) raw_x = std::exchange(raw->X, std::nullopt);
-  const int64_t raw_cols = raw_x ? matrix_cols(*raw_x) : 0;
-  AnnData out = subset(obs_idx, var_idx);
-  if (x) {
-    take_inplace(x->get<SparseMatrix>(), oi, vi);
-    out.X = std::move(x);
+  if (var_idx) {
+    for (auto& [k, v] : varm) v = take_rows(v, vi);
+    for (auto& [k, v] : varp) v = take_2d(v, vi, vi);
   }
-  for (auto& [k, v] : lay) {
-    take_inplace(v.get<SparseMatrix>(), oi, vi);
-    out.layers[k] = std::move(v);
+  // raw keeps all its genes; only the cells are subset.
+  if (raw && raw->X && obs_idx) {
+    if (raw->X->is<SparseMatrix>()) take_inplace(raw->X->get<SparseMatrix>(), oi, all_of(matrix_cols(*raw->X)));
+    else *raw->X = take_rows(*raw->X, oi);
   }
-  if (raw_x) {
-    take_inplace(raw_x->get<SparseMatrix>(), oi, all_of(raw_cols));
-    out.raw->X = std::move(raw_x);
-  }
-  *this = std::move(out);
+  if (obs_idx) drop_unused_categories(obs, uns);
+  if (var_idx) drop_unused_categories(var, uns);
 }
 
 void AnnData::freeze_raw() {
   Raw r;
-  r.X = X;
-  r.var = var;
-  r.varm = varm;
+  const SparseMatrix* sp = X && X->is<SparseMatrix>() ? &X->get<SparseMatrix>() : nullptr;
+  if (!sp) {
+    r.X = X;
+    r.var = var;
+    r.varm = varm;
+    raw = std::move(r);
+    return;
+  }
+  // The copies of a sparse X's two big buffers are made side by side: a large
+  // copy is mostly the page faults of its new buffer, which then come in on
+  // two threads. Every buffer is allocated by this thread (the indices are
+  // reserved here and filled by the other), so the memory comes from the
+  // main malloc arena as it did before: a second thread's arena would keep
+  // its freed memory to itself and raise the peak.
+  SparseMatrix c;
+  c.format = sp->format;
+  c.n_rows = sp->n_rows;
+  c.n_cols = sp->n_cols;
+  c.indices.reserve(sp->indices.size());
+  c.indptr.reserve(sp->indptr.size());
+  std::exception_ptr failed[2];
+  const auto task = [&](int which) {
+    try {
+      if (which == 0) {
+        c.data = sp->data;
+        r.var = var;
+        r.varm = varm;
+      } else {
+        c.indices.assign(sp->indices.begin(), sp->indices.end());
+        c.indptr.assign(sp->indptr.begin(), sp->indptr.end());
+      }
+    } catch (...) {
+      failed[which] = std::current_exception();
+    }
+  };
+#pragma omp parallel num_threads(2) if (num_threads() > 1)
+  {
+    if (omp_get_num_threads() < 2) {
+      task(0);
+      task(1);
+    } else {
+      task(omp_get_thread_num());
+    }
+  }
+  for (const auto& e : failed)
+    if (e) std::rethrow_exception(e);
+  r.X.emplace(std::move(c));
   raw = std::move(r);
 }
 

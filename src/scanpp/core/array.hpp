@@ -13,11 +13,42 @@
 
 namespace scanpp {
 
+// std::allocator whose value-initialisation of a byte does nothing, so that
+// resize() leaves new bytes unwritten (Array::uninitialized).
+template <class T>
+struct NoInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = NoInitAllocator<U>;
+  };
+  NoInitAllocator() = default;
+  template <class U>
+  NoInitAllocator(const NoInitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
 class Array {
  public:
   Array() = default;
   Array(DType dtype, std::vector<int64_t> shape) : dtype_(dtype), shape_(std::move(shape)) {
     bytes_.assign(static_cast<size_t>(size()) * dtype_size(dtype_), std::byte{0});
+  }
+  // Contents undefined until written: for outputs that a parallel loop fills
+  // completely, so that the pages are first touched (and faulted in) by the
+  // threads that write them instead of by one thread's zero-fill.
+  static Array uninitialized(DType dtype, std::vector<int64_t> shape) {
+    Array a;
+    a.dtype_ = dtype;
+    a.shape_ = std::move(shape);
+    a.bytes_.resize(static_cast<size_t>(a.size()) * dtype_size(dtype));
+    return a;
   }
 
   template <class T>
@@ -149,7 +180,7 @@ class Array {
   }
   DType dtype_ = DType::Float32;
   std::vector<int64_t> shape_{0};
-  std::vector<std::byte> bytes_;
+  std::vector<std::byte, NoInitAllocator<std::byte>> bytes_;
 };
 
 // Strings of any shape (h5ad string-array); 1-D in practice.

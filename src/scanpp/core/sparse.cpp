@@ -1,8 +1,10 @@
 #include "scanpp/core/sparse.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <numeric>
+#include <type_traits>
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
@@ -82,6 +84,37 @@ bool increasing_in_range(std::span<const int64_t> v, int64_t n) {
 
 }  // namespace
 
+namespace {
+
+// Values moved as unsigned integers of their width (a plain load and store
+// instead of a memcpy call per value); E = void copies es bytes with memcpy.
+template <class E>
+struct Mover {
+  size_t es;
+  void operator()(std::byte* dst, int64_t to, const std::byte* src, int64_t from) const {
+    if constexpr (std::is_void_v<E>) {
+      std::memcpy(dst + to * static_cast<int64_t>(es), src + from * static_cast<int64_t>(es), es);
+    } else {
+      E v;
+      std::memcpy(&v, src + from * static_cast<int64_t>(sizeof(E)), sizeof(E));
+      std::memcpy(dst + to * static_cast<int64_t>(sizeof(E)), &v, sizeof(E));
+    }
+  }
+};
+
+template <class F>
+void with_mover(size_t es, F&& f) {
+  switch (es) {
+    case 1: f(Mover<uint8_t>{es}); return;
+    case 2: f(Mover<uint16_t>{es}); return;
+    case 4: f(Mover<uint32_t>{es}); return;
+    case 8: f(Mover<uint64_t>{es}); return;
+    default: f(Mover<void>{es}); return;
+  }
+}
+
+}  // namespace
+
 void take_inplace(SparseMatrix& m, std::span<const int64_t> rows, std::span<const int64_t> cols) {
   if (m.format != SparseFormat::CSR || !increasing_in_range(rows, m.n_rows) || !increasing_in_range(cols, m.n_cols)) {
     m = take(m, rows, cols);
@@ -96,51 +129,68 @@ void take_inplace(SparseMatrix& m, std::span<const int64_t> rows, std::span<cons
   const size_t es = dtype_size(m.data.dtype());
   auto* val = static_cast<std::byte*>(m.data.raw());
   const auto nr = static_cast<int64_t>(rows.size());
+  const auto start = [&](int64_t i) { return m.indptr[static_cast<size_t>(rows[static_cast<size_t>(i)])]; };
   // Pass 1 (parallel, rows independent): compact each kept row to the front
   // of its own slot and count what it keeps.
-  std::vector<int64_t> kept(static_cast<size_t>(nr));
-  parallel_for(nr, [&](int64_t i) {
-    const int64_t a = m.indptr[static_cast<size_t>(rows[static_cast<size_t>(i)])];
-    const int64_t b = m.indptr[static_cast<size_t>(rows[static_cast<size_t>(i)]) + 1];
-    if (all_cols) {
-      kept[static_cast<size_t>(i)] = b - a;
-      return;
-    }
-    int64_t w = a;
-    for (int64_t k = a; k < b; ++k) {
-      const int32_t j = map[static_cast<size_t>(m.indices[static_cast<size_t>(k)])];
-      if (j < 0) continue;
-      m.indices[static_cast<size_t>(w)] = j;
-      if (w != k) std::memcpy(val + w * static_cast<int64_t>(es), val + k * static_cast<int64_t>(es), es);
-      ++w;
-    }
-    kept[static_cast<size_t>(i)] = w - a;
-  });
-  // Pass 2 (in order): slide each row's prefix down to its final place; a
-  // destination never passes an unread source because rows are increasing.
   std::vector<int64_t> indptr(static_cast<size_t>(nr) + 1, 0);
-  for (int64_t i = 0; i < nr; ++i) {
-    const int64_t src = m.indptr[static_cast<size_t>(rows[static_cast<size_t>(i)])];
-    const int64_t dst = indptr[static_cast<size_t>(i)];
-    const int64_t n = kept[static_cast<size_t>(i)];
-    if (src != dst && n > 0) {
-      std::memmove(m.indices.data() + dst, m.indices.data() + src, static_cast<size_t>(n) * sizeof(int32_t));
-      std::memmove(val + dst * static_cast<int64_t>(es), val + src * static_cast<int64_t>(es), static_cast<size_t>(n) * es);
-    }
-    indptr[static_cast<size_t>(i) + 1] = dst + n;
-  }
+  with_mover(es, [&](auto move) {
+    parallel_for(nr, [&](int64_t i) {
+      const int64_t a = start(i), b = m.indptr[static_cast<size_t>(rows[static_cast<size_t>(i)]) + 1];
+      if (all_cols) {
+        indptr[static_cast<size_t>(i) + 1] = b - a;
+        return;
+      }
+      // Without branches: every value is written at w (<= k, so never over an
+      // unread one) and w advances only for a kept one.
+      int64_t w = a;
+      for (int64_t k = a; k < b; ++k) {
+        const int32_t j = map[static_cast<size_t>(m.indices[static_cast<size_t>(k)])];
+        m.indices[static_cast<size_t>(w)] = j;
+        move(val, w, val, k);
+        w += j >= 0;
+      }
+      indptr[static_cast<size_t>(i) + 1] = w - a;
+    });
+  });
+  for (int64_t i = 0; i < nr; ++i) indptr[static_cast<size_t>(i) + 1] += indptr[static_cast<size_t>(i)];
   const int64_t nnz = indptr.back();
-  m.indices.resize(static_cast<size_t>(nnz));
-  m.data.truncate(nnz);
-  // Keeping under half (the tutorial's subset to highly variable genes keeps
-  // ~30 %): copy what is kept into buffers of its size, so the memory of the
-  // dropped values goes back, at a transient cost below the freed amount.
-  // Keeping most (the filters) leaves the buffers as they are: no second copy.
+
   if (2 * static_cast<size_t>(nnz) < m.indices.capacity()) {
-    m.indices.shrink_to_fit();
-    Array compact(m.data.dtype(), {nnz});
-    if (nnz > 0) std::memcpy(compact.raw(), m.data.raw(), static_cast<size_t>(nnz) * es);
-    m.data = std::move(compact);
+    // Keeping under half (the tutorial's subset to highly variable genes
+    // keeps ~30 %): the kept prefixes are copied, in parallel, into buffers
+    // of their size, so the memory of the dropped values goes back at a
+    // transient cost below the freed amount (indices first, so the old
+    // indices are gone before the values are copied).
+    const auto copy_rows = [&](std::byte* to, const std::byte* from, size_t width) {
+      parallel_for(nr, [&](int64_t i) {
+        const int64_t src = start(i), dst = indptr[static_cast<size_t>(i)];
+        const auto n = static_cast<size_t>(indptr[static_cast<size_t>(i) + 1] - dst);
+        if (n > 0) std::memcpy(to + dst * static_cast<int64_t>(width), from + src * static_cast<int64_t>(width), n * width);
+      });
+    };
+    std::vector<int32_t> indices(static_cast<size_t>(nnz));
+    copy_rows(reinterpret_cast<std::byte*>(indices.data()), reinterpret_cast<const std::byte*>(m.indices.data()),
+              sizeof(int32_t));
+    m.indices = std::move(indices);
+    Array data(m.data.dtype(), {nnz});
+    copy_rows(static_cast<std::byte*>(data.raw()), val, es);
+    m.data = std::move(data);
+  } else {
+    // Keeping most (the filters): pass 2 (in order) slides each row's prefix
+    // down to its final place within the same buffers, no second copy; a
+    // destination never passes an unread source because rows are increasing.
+    for (int64_t i = 0; i < nr; ++i) {
+      const int64_t src = start(i);
+      const int64_t dst = indptr[static_cast<size_t>(i)];
+      const int64_t n = indptr[static_cast<size_t>(i) + 1] - dst;
+      if (src != dst && n > 0) {
+        std::memmove(m.indices.data() + dst, m.indices.data() + src, static_cast<size_t>(n) * sizeof(int32_t));
+        std::memmove(val + dst * static_cast<int64_t>(es), val + src * static_cast<int64_t>(es),
+                     static_cast<size_t>(n) * es);
+      }
+    }
+    m.indices.resize(static_cast<size_t>(nnz));
+    m.data.truncate(nnz);
   }
   m.indptr = std::move(indptr);
   m.n_rows = nr;

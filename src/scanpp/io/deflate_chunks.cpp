@@ -81,6 +81,16 @@ std::optional<Geometry> geometry(hid_t dset, hid_t dcpl, size_t elem) {
   return g;
 }
 
+// Steps idx over the runs of a chunk (every axis but the last, odometer
+// order); false after the last run.
+bool next_run(hsize_t* idx, const hsize_t* ext, int r) {
+  for (int k = r - 2; k >= 0; --k) {
+    if (++idx[k] < ext[k]) return true;
+    idx[k] = 0;
+  }
+  return false;
+}
+
 // Copies the part of the chunk at `off` that lies inside the row-major array
 // `arr` into the chunk buffer `buf` (full chunk shape).
 void gather_chunk(const Geometry& g, const hsize_t* off, const std::byte* arr, std::byte* buf) {
@@ -106,12 +116,7 @@ void gather_chunk(const Geometry& g, const hsize_t* off, const std::byte* arr, s
       ci += idx[k] * cstr[k];
     }
     std::memcpy(buf + ci * g.elem, arr + ai * g.elem, run);
-    int k = r - 2;
-    for (; k >= 0; --k) {
-      if (++idx[k] < ext[k]) break;
-      idx[k] = 0;
-    }
-    if (k < 0) break;
+    if (!next_run(idx, ext, r)) break;
   }
 }
 
@@ -411,12 +416,7 @@ void scatter_rows(const Geometry& g, const hsize_t* off, const std::byte* chunk,
       }
     }
     std::memcpy(out + ai * g.elem, chunk + ci * g.elem, run);
-    int k = r - 2;
-    for (; k >= 0; --k) {
-      if (++idx[k] < ext[k]) break;
-      idx[k] = 0;
-    }
-    if (k < 0) break;
+    if (!next_run(idx, ext, r)) break;
   }
 }
 

@@ -46,8 +46,9 @@ SourcePtr normalized(SourcePtr x, const NormalizeTotalResult& r);
 // The source with log1p applied to every block (pp.log1p's kernel).
 SourcePtr log1p(SourcePtr x, std::optional<double> base = std::nullopt);
 
-// highly_variable_genes, flavors 'seurat' and 'cell_ranger' (without
-// batch_key): per-gene statistics in one pass, then Scanpy's selection.
+// highly_variable_genes, every flavor, with or without batch_key: per-gene
+// statistics in one pass (two for seurat_v3), then Scanpy's selection; the
+// result equals the in-memory kernel's bit for bit.
 HvgResult highly_variable_genes(const RowBlockSource& x, const HighlyVariableGenesOptions& opts = {},
                                 const HvgContext& ctx = {}, const RowBlockOptions& blocks = {});
 

@@ -10,6 +10,7 @@
 #include "scanpp/pp/detail/hvg_dispersion.hpp"
 #include "scanpp/pp/detail/float_math.hpp"
 #include "scanpp/pp/detail/hvg_seurat_v3.hpp"
+#include "scanpp/pp/detail/hvg_stats.hpp"
 #include "scanpp/pp/detail/rows.hpp"
 
 namespace scanpp::pp {
@@ -18,14 +19,6 @@ using namespace detail;
 
 namespace {
 
-
-// Per-gene sums over a set of cells of the values Scanpy feeds to its
-// mean/variance kernel (expm1 of the log data for seurat), plus the number of
-// cells with a positive stored value (its per-batch filter_genes(min_cells=1)).
-struct GeneSums {
-  std::vector<double> sum, sumsq, npos;
-  int64_t n = 0;
-};
 
 // The seurat flavor's sums for float32 data: each row's values are gathered,
 // expm1'd in one vectorised call, then added to per-block column slots in
@@ -72,38 +65,14 @@ std::vector<double> expm1_sums_f32(const Rows& v, std::span<const int64_t> rows,
 template <class Rows>
 GeneSums gene_sums(const Rows& v, std::span<const int64_t> rows, bool expm1, std::optional<double> base) {
   using T = typename Rows::value_type;
-  // Integer data are worked on in float64, as numpy's expm1 would give.
-  using F = std::conditional_t<std::is_floating_point_v<T>, T, double>;
-  // The seurat flavor works on X * ln(base) then expm1, both in X's dtype.
-  const F scale = base ? static_cast<F>(std::log(*base)) : F(1);
+  const double scale = base ? std::log(*base) : 1.0;
   std::vector<double> acc;
   if constexpr (std::is_same_v<T, float>) {
     if (expm1) acc = expm1_sums_f32(v, rows, base);
   }
-  if (acc.empty()) acc = column_accumulate(v, 3, rows, [&](int64_t c, T x, double* s) {
-    F y = static_cast<F>(to_double(x));
-    if (expm1) {
-      if (base) y = static_cast<F>(y * scale);
-      y = std::expm1(y);
-    }
-    // Scanpy 1.11 squares in the data's dtype and accumulates in float64.
-    const F sq = static_cast<F>(y * y);
-    s[3 * c] += static_cast<double>(y);
-    s[3 * c + 1] += static_cast<double>(sq);
-    if (to_double(x) > 0) s[3 * c + 2] += 1.0;
-  });
-  GeneSums g;
-  const size_t p = static_cast<size_t>(v.n_cols);
-  g.sum.resize(p);
-  g.sumsq.resize(p);
-  g.npos.resize(p);
-  for (size_t j = 0; j < p; ++j) {
-    g.sum[j] = acc[3 * j];
-    g.sumsq[j] = acc[3 * j + 1];
-    g.npos[j] = acc[3 * j + 2];
-  }
-  g.n = rows.empty() ? v.n_rows : static_cast<int64_t>(rows.size());
-  return g;
+  if (acc.empty())
+    acc = column_accumulate(v, 3, rows, [&](int64_t c, T x, double* s) { dispersion_slots(c, x, expm1, scale, s); });
+  return gene_sums_from_slots(acc, rows.empty() ? v.n_rows : static_cast<int64_t>(rows.size()));
 }
 
 // Scanpy's _get_mean_var: E[x^2] - E[x]^2, times n/(n-1).
@@ -161,14 +130,71 @@ template <class Rows>
 HvgResult hvg_kernel(const Rows& v, const HighlyVariableGenesOptions& o, const HvgContext& ctx) {
   const size_t p = static_cast<size_t>(v.n_cols);
   const bool expm1 = o.flavor == HvgFlavor::Seurat;
-  if (looks_like_counts(v))
-    warn(std::string("highly_variable_genes: flavor='") + hvg_flavor_name(o.flavor) +
-         "' expects logarithmized data, but the matrix holds only non-negative integers (raw counts?); run "
-         "normalize_total and log1p first");
+  if (looks_like_counts(v)) warn_counts_for_dispersion(o);
+  std::vector<GeneSums> sums;
+  if (ctx.batch_codes.empty()) {
+    sums.push_back(gene_sums(v, {}, expm1, ctx.log1p_base));
+  } else {
+    for (const auto& rows : batch_rows(ctx, v.n_rows, p))
+      sums.push_back(rows.empty() ? GeneSums{} : gene_sums(v, rows, expm1, ctx.log1p_base));
+  }
+  return dispersion_hvg(sums, p, o, ctx);
+}
+
+template <class M>
+HvgResult run(const M& x, const HighlyVariableGenesOptions& o, const HvgContext& ctx) {
+  check_flavor(o);
+  if (is_v3(o)) return seurat_v3(x, o, ctx);
+  warn_ignored_cutoffs(o);
+  return with_rows(x, [&](const auto& v) { return hvg_kernel(v, o, ctx); });
+}
+
+}  // namespace
+
+namespace detail {
+
+std::vector<std::vector<int64_t>> batch_rows(const HvgContext& ctx, int64_t n_cells, size_t n_genes) {
+  if (static_cast<int64_t>(ctx.batch_codes.size()) != n_cells)
+    throw ValueError("highly_variable_genes: " + std::to_string(ctx.batch_codes.size()) + " batch labels for " +
+                     std::to_string(n_cells) + " cells");
+  if (!ctx.gene_names.empty() && ctx.gene_names.size() != n_genes)
+    throw ValueError("highly_variable_genes: gene_names does not match the number of genes");
+  std::vector<std::vector<int64_t>> rows(static_cast<size_t>(ctx.n_batches));
+  for (size_t i = 0; i < ctx.batch_codes.size(); ++i) {
+    const int32_t b = ctx.batch_codes[i];
+    if (b < -1 || b >= ctx.n_batches) throw ValueError("highly_variable_genes: batch code out of range");
+    if (b >= 0) rows[static_cast<size_t>(b)].push_back(static_cast<int64_t>(i));
+  }
+  return rows;
+}
+
+GeneSums gene_sums_from_slots(const std::vector<double>& acc, int64_t n_cells) {
+  GeneSums g;
+  const size_t p = acc.size() / 3;
+  g.sum.resize(p);
+  g.sumsq.resize(p);
+  g.npos.resize(p);
+  for (size_t j = 0; j < p; ++j) {
+    g.sum[j] = acc[3 * j];
+    g.sumsq[j] = acc[3 * j + 1];
+    g.npos[j] = acc[3 * j + 2];
+  }
+  g.n = n_cells;
+  return g;
+}
+
+void warn_counts_for_dispersion(const HighlyVariableGenesOptions& o) {
+  warn(std::string("highly_variable_genes: flavor='") + hvg_flavor_name(o.flavor) +
+       "' expects logarithmized data, but the matrix holds only non-negative integers (raw counts?); run "
+       "normalize_total and log1p first");
+}
+
+HvgResult dispersion_hvg(const std::vector<GeneSums>& sums, size_t p, const HighlyVariableGenesOptions& o,
+                         const HvgContext& ctx) {
   HvgResult out;
   out.flavor = o.flavor;
   if (ctx.batch_codes.empty()) {
-    const GeneSums s = gene_sums(v, {}, expm1, ctx.log1p_base);
+    const GeneSums& s = sums.at(0);
     std::vector<size_t> all(p);
     std::iota(all.begin(), all.end(), size_t{0});
     std::vector<double> mean, var;
@@ -181,28 +207,18 @@ HvgResult hvg_kernel(const Rows& v, const HighlyVariableGenesOptions& o, const H
     return out;
   }
 
-  if (static_cast<int64_t>(ctx.batch_codes.size()) != v.n_rows)
-    throw ValueError("highly_variable_genes: " + std::to_string(ctx.batch_codes.size()) + " batch labels for " +
-                     std::to_string(v.n_rows) + " cells");
-  if (!ctx.gene_names.empty() && ctx.gene_names.size() != p)
-    throw ValueError("highly_variable_genes: gene_names does not match the number of genes");
   const size_t nb = static_cast<size_t>(ctx.n_batches);
-  std::vector<std::vector<int64_t>> rows(nb);
-  for (size_t i = 0; i < ctx.batch_codes.size(); ++i) {
-    const int32_t b = ctx.batch_codes[i];
-    if (b < -1 || b >= ctx.n_batches) throw ValueError("highly_variable_genes: batch code out of range");
-    if (b >= 0) rows[static_cast<size_t>(b)].push_back(static_cast<int64_t>(i));
-  }
+  if (sums.size() != nb) throw Error("highly_variable_genes: one set of sums per batch expected");
   // Per-gene values of each batch (zeros for genes not expressed in it), in batch order.
   std::vector<std::vector<double>> bm(p), bd(p), bz(p);
   std::vector<int64_t> nbat(p, 0);
   for (size_t b = 0; b < nb; ++b) {
-    if (rows[b].empty()) {
+    if (sums[b].n == 0) {
       // Scanpy would fail on an empty category; an empty batch contributes nothing here.
       warn("highly_variable_genes: batch " + std::to_string(b) + " has no cells and is skipped");
       continue;
     }
-    const GeneSums s = gene_sums(v, rows[b], expm1, ctx.log1p_base);
+    const GeneSums& s = sums[b];
     std::vector<size_t> expressed;
     for (size_t g = 0; g < p; ++g)
       if (s.npos[g] >= 1) expressed.push_back(g);
@@ -265,17 +281,6 @@ HvgResult hvg_kernel(const Rows& v, const HighlyVariableGenesOptions& o, const H
   return out;
 }
 
-template <class M>
-HvgResult run(const M& x, const HighlyVariableGenesOptions& o, const HvgContext& ctx) {
-  check_flavor(o);
-  if (is_v3(o)) return seurat_v3(x, o, ctx);
-  warn_ignored_cutoffs(o);
-  return with_rows(x, [&](const auto& v) { return hvg_kernel(v, o, ctx); });
-}
-
-}  // namespace
-
-namespace detail {
 
 void gene_mean_var(const SparseMatrix& x, std::vector<double>& mean, std::vector<double>& var) {
   with_rows(x, [&](const auto& v) {
@@ -291,6 +296,31 @@ void gene_mean_var(const Array& x, std::vector<double>& mean, std::vector<double
     std::iota(all.begin(), all.end(), size_t{0});
     mean_var(gene_sums(v, {}, false, std::nullopt), all, mean, var);
   });
+}
+
+HvgContext hvg_context(const AnnData& adata, const HighlyVariableGenesOptions& opts) {
+  HvgContext ctx;
+  ctx.log1p_base = log1p_base(adata);
+  if (opts.batch_key) {
+    if (!adata.obs.has(*opts.batch_key))
+      throw KeyError("highly_variable_genes: batch_key '" + *opts.batch_key + "' is not a column of obs");
+    const Column& c = adata.obs.at(*opts.batch_key);
+    Categorical cat;
+    if (auto* cc = std::get_if<Categorical>(&c)) cat = *cc;
+    else if (auto* sc = std::get_if<std::vector<std::string>>(&c)) cat = Categorical::from_strings(*sc);
+    else if (is_v3(opts)) {
+      // seurat_v3 groups by np.unique of any column's values.
+      std::vector<std::string> labels(static_cast<size_t>(column_length(c)));
+      for (size_t i = 0; i < labels.size(); ++i) labels[i] = column_cell_text(c, static_cast<int64_t>(i));
+      cat = Categorical::from_strings(labels);
+    } else
+      throw ValueError("highly_variable_genes: batch_key '" + *opts.batch_key + "' must be a categorical or string column, not " +
+                       column_kind(c));
+    ctx.batch_codes = cat.codes;
+    ctx.n_batches = static_cast<int32_t>(cat.n_categories());
+    ctx.gene_names = adata.var_names();
+  }
+  return ctx;
 }
 
 }  // namespace detail
@@ -349,27 +379,7 @@ HvgResult highly_variable_genes(const Array& x, const HighlyVariableGenesOptions
 HvgResult highly_variable_genes(AnnData& adata, const HighlyVariableGenesOptions& opts) {
   check_flavor(opts);
   Element& x = obs_rep(adata, opts.layer, "highly_variable_genes");
-  HvgContext ctx;
-  ctx.log1p_base = log1p_base(adata);
-  if (opts.batch_key) {
-    if (!adata.obs.has(*opts.batch_key))
-      throw KeyError("highly_variable_genes: batch_key '" + *opts.batch_key + "' is not a column of obs");
-    const Column& c = adata.obs.at(*opts.batch_key);
-    Categorical cat;
-    if (auto* cc = std::get_if<Categorical>(&c)) cat = *cc;
-    else if (auto* sc = std::get_if<std::vector<std::string>>(&c)) cat = Categorical::from_strings(*sc);
-    else if (is_v3(opts)) {
-      // seurat_v3 groups by np.unique of any column's values.
-      std::vector<std::string> labels(static_cast<size_t>(column_length(c)));
-      for (size_t i = 0; i < labels.size(); ++i) labels[i] = column_cell_text(c, static_cast<int64_t>(i));
-      cat = Categorical::from_strings(labels);
-    } else
-      throw ValueError("highly_variable_genes: batch_key '" + *opts.batch_key + "' must be a categorical or string column, not " +
-                       column_kind(c));
-    ctx.batch_codes = cat.codes;
-    ctx.n_batches = static_cast<int32_t>(cat.n_categories());
-    ctx.gene_names = adata.var_names();
-  }
+  const HvgContext ctx = hvg_context(adata, opts);
   HvgResult r;
   if (x.is<SparseMatrix>()) r = highly_variable_genes(x.get<SparseMatrix>(), opts, ctx);
   else if (x.is<Array>()) r = highly_variable_genes(x.get<Array>(), opts, ctx);

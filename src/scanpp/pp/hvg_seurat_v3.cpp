@@ -6,6 +6,7 @@
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/numpy_sort.hpp"
 #include "scanpp/pp/detail/hvg_seurat_v3.hpp"
+#include "scanpp/pp/detail/hvg_stats.hpp"
 #include "scanpp/pp/detail/rows.hpp"
 #include "scanpp/pp/loess.hpp"
 
@@ -13,50 +14,6 @@ namespace scanpp::pp::detail {
 
 namespace {
 
-
-// Per-gene mean and ddof=1 variance over `rows` (all when empty), Scanpy 1.11's
-// E[x^2] - E[x]^2 with squares formed in the data's dtype.
-template <class Rows>
-void gene_mean_var(const Rows& v, std::span<const int64_t> rows, std::vector<double>& mean, std::vector<double>& var) {
-  using T = typename Rows::value_type;
-  using F = std::conditional_t<std::is_floating_point_v<T>, T, double>;
-  const std::vector<double> acc = column_accumulate(v, 2, rows, [](int64_t c, T x, double* s) {
-    const F y = static_cast<F>(to_double(x));
-    s[2 * c] += static_cast<double>(y);
-    s[2 * c + 1] += static_cast<double>(static_cast<F>(y * y));
-  });
-  const int64_t n = rows.empty() ? v.n_rows : static_cast<int64_t>(rows.size());
-  const double nd = static_cast<double>(n);
-  const size_t p = static_cast<size_t>(v.n_cols);
-  mean.resize(p);
-  var.resize(p);
-  for (size_t g = 0; g < p; ++g) {
-    const double m = acc[2 * g] / nd;
-    double s2 = acc[2 * g + 1] / nd - m * m;
-    if (n != 1) s2 *= nd / (nd - 1);
-    mean[g] = m;
-    var[g] = s2;
-  }
-}
-
-// Sums of min(x, clip) and of its square per gene over the batch's cells.
-template <class Rows>
-void clipped_sums(const Rows& v, std::span<const int64_t> rows, const std::vector<double>& clip, std::vector<double>& sum,
-                  std::vector<double>& sumsq) {
-  using T = typename Rows::value_type;
-  const std::vector<double> acc = column_accumulate(v, 2, rows, [&](int64_t c, T x, double* s) {
-    const double e = std::min(to_double(x), clip[static_cast<size_t>(c)]);
-    s[2 * c] += e;
-    s[2 * c + 1] += e * e;
-  });
-  const size_t p = clip.size();
-  sum.resize(p);
-  sumsq.resize(p);
-  for (size_t g = 0; g < p; ++g) {
-    sum[g] = acc[2 * g];
-    sumsq[g] = acc[2 * g + 1];
-  }
-}
 
 template <class Rows>
 bool all_integers(const Rows& v) {
@@ -70,33 +27,84 @@ bool all_integers(const Rows& v) {
   return ok;
 }
 
+// The passes over a matrix in memory: each set summed by column_accumulate.
 template <class Rows>
-HvgResult run_v3(const Rows& v, const HighlyVariableGenesOptions& o, const HvgContext& ctx) {
-  const size_t p = static_cast<size_t>(v.n_cols);
+V3Passes in_memory_passes(const Rows& v) {
+  using T = typename Rows::value_type;
+  V3Passes passes;
+  passes.moments = [&v](const std::vector<std::vector<int64_t>>& sets) {
+    std::vector<std::vector<double>> out;
+    for (const auto& rows : sets) out.push_back(column_accumulate(v, 2, rows, v3_moment_slots<T>));
+    return out;
+  };
+  passes.clipped = [&v](const std::vector<std::vector<int64_t>>& sets, const std::vector<std::vector<double>>& clips) {
+    std::vector<std::vector<double>> out;
+    for (size_t k = 0; k < sets.size(); ++k) {
+      const double* clip = clips[k].data();
+      out.push_back(column_accumulate(v, 2, sets[k], [clip](int64_t c, T x, double* s) {
+        v3_clipped_slots(c, to_double(x), clip, s);
+      }));
+    }
+    return out;
+  };
+  passes.all_integers = [&v] { return all_integers(v); };
+  return passes;
+}
+
+}  // namespace
+
+void v3_mean_var_from_slots(const std::vector<double>& acc, int64_t n_cells, std::vector<double>& mean,
+                            std::vector<double>& var) {
+  // Scanpy 1.11's E[x^2] - E[x]^2, times n/(n-1).
+  const double nd = static_cast<double>(n_cells);
+  const size_t p = acc.size() / 2;
+  mean.resize(p);
+  var.resize(p);
+  for (size_t g = 0; g < p; ++g) {
+    const double m = acc[2 * g] / nd;
+    double s2 = acc[2 * g + 1] / nd - m * m;
+    if (n_cells != 1) s2 *= nd / (nd - 1);
+    mean[g] = m;
+    var[g] = s2;
+  }
+}
+
+void warn_non_integers_for_v3(const HighlyVariableGenesOptions& o) {
+  warn(std::string("highly_variable_genes: `flavor='") + hvg_flavor_name(o.flavor) +
+       "'` expects raw count data, but non-integers were found.");
+}
+
+HvgResult seurat_v3_from_passes(int64_t n_cells, int64_t n_genes, const V3Passes& passes,
+                                const HighlyVariableGenesOptions& o, const HvgContext& ctx) {
+  const size_t p = static_cast<size_t>(n_genes);
   const int64_t n_top = o.n_top_genes.value_or(2000);
-  if (o.check_values && !all_integers(v))
-    warn(std::string("highly_variable_genes: `flavor='") + hvg_flavor_name(o.flavor) +
-         "'` expects raw count data, but non-integers were found.");
   HvgResult out;
   out.flavor = o.flavor;
-  gene_mean_var(v, {}, out.means, out.variances);
 
   std::vector<std::vector<int64_t>> batches;
   if (ctx.batch_codes.empty()) {
     batches.emplace_back();  // all cells
   } else {
-    if (static_cast<int64_t>(ctx.batch_codes.size()) != v.n_rows)
-      throw ValueError("highly_variable_genes: batch labels do not match the number of cells");
-    batches.resize(static_cast<size_t>(ctx.n_batches));
-    for (size_t i = 0; i < ctx.batch_codes.size(); ++i)
-      if (ctx.batch_codes[i] >= 0) batches[static_cast<size_t>(ctx.batch_codes[i])].push_back(static_cast<int64_t>(i));
+    batches = batch_rows(ctx, n_cells, p);
     batches.erase(std::remove_if(batches.begin(), batches.end(), [](const auto& b) { return b.empty(); }), batches.end());
   }
 
-  std::vector<std::vector<double>> norm_vars;
-  for (const auto& rows : batches) {
-    std::vector<double> mean, var;
-    gene_mean_var(v, rows, mean, var);
+  // One pass for the moments of all cells and of each batch (the same set
+  // twice without batches: computed once).
+  std::vector<std::vector<int64_t>> sets{{}};
+  if (!ctx.batch_codes.empty()) sets.insert(sets.end(), batches.begin(), batches.end());
+  const std::vector<std::vector<double>> moments = passes.moments(sets);
+  v3_mean_var_from_slots(moments[0], n_cells, out.means, out.variances);
+  if (o.check_values && !passes.all_integers()) warn_non_integers_for_v3(o);
+
+  std::vector<std::vector<double>> norm_vars, clips;
+  std::vector<std::vector<double>> means(batches.size()), reg_stds(batches.size());
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const auto& rows = batches[b];
+    const int64_t nb = rows.empty() ? n_cells : static_cast<int64_t>(rows.size());
+    std::vector<double>& mean = means[b];
+    std::vector<double> var;
+    v3_mean_var_from_slots(moments[ctx.batch_codes.empty() ? 0 : b + 1], nb, mean, var);
     std::vector<double> lx, ly;
     std::vector<size_t> genes;
     for (size_t g = 0; g < p; ++g)
@@ -110,19 +118,27 @@ HvgResult run_v3(const Rows& v, const HighlyVariableGenesOptions& o, const HvgCo
       const std::vector<double> f = loess_fit(lx, ly, {.span = o.span, .degree = 2});
       for (size_t k = 0; k < genes.size(); ++k) est[genes[k]] = f[k];
     }
-    const int64_t nb = rows.empty() ? v.n_rows : static_cast<int64_t>(rows.size());
-    const double N = static_cast<double>(nb);
-    const double vmax = std::sqrt(N);
-    std::vector<double> reg_std(p), clip(p);
+    const double vmax = std::sqrt(static_cast<double>(nb));
+    std::vector<double>& reg_std = reg_stds[b];
+    std::vector<double> clip(p);
+    reg_std.resize(p);
     for (size_t g = 0; g < p; ++g) {
       reg_std[g] = std::sqrt(std::pow(10.0, est[g]));
       clip[g] = reg_std[g] * vmax + mean[g];
     }
-    std::vector<double> csum, csq;
-    clipped_sums(v, rows, clip, csum, csq);
+    clips.push_back(std::move(clip));
+  }
+  // A second pass for the clipped sums of every batch.
+  const std::vector<std::vector<double>> clipped = passes.clipped(batches, clips);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const double N = static_cast<double>(batches[b].empty() ? n_cells : static_cast<int64_t>(batches[b].size()));
+    const std::vector<double>& mean = means[b];
+    const std::vector<double>& reg_std = reg_stds[b];
+    const std::vector<double>& cs = clipped[b];
     std::vector<double> nv(p);
     for (size_t g = 0; g < p; ++g)
-      nv[g] = (1 / ((N - 1) * (reg_std[g] * reg_std[g]))) * ((N * (mean[g] * mean[g])) + csq[g] - 2 * csum[g] * mean[g]);
+      nv[g] = (1 / ((N - 1) * (reg_std[g] * reg_std[g]))) *
+              ((N * (mean[g] * mean[g])) + cs[2 * g + 1] - 2 * cs[2 * g] * mean[g]);
     norm_vars.push_back(std::move(nv));
   }
 
@@ -177,14 +193,13 @@ HvgResult run_v3(const Rows& v, const HighlyVariableGenesOptions& o, const HvgCo
   return out;
 }
 
-}  // namespace
 
 HvgResult seurat_v3(const SparseMatrix& x, const HighlyVariableGenesOptions& opts, const HvgContext& ctx) {
-  return with_rows(x, [&](const auto& v) { return run_v3(v, opts, ctx); });
+  return with_rows(x, [&](const auto& v) { return seurat_v3_from_passes(v.n_rows, v.n_cols, in_memory_passes(v), opts, ctx); });
 }
 
 HvgResult seurat_v3(const Array& x, const HighlyVariableGenesOptions& opts, const HvgContext& ctx) {
-  return with_rows(x, [&](const auto& v) { return run_v3(v, opts, ctx); });
+  return with_rows(x, [&](const auto& v) { return seurat_v3_from_passes(v.n_rows, v.n_cols, in_memory_passes(v), opts, ctx); });
 }
 
 }  // namespace scanpp::pp::detail

@@ -73,6 +73,22 @@ struct ScatterOp {
   }
 };
 
+// The scatter matrix S = Xcᵀ·Xc, formed once (pca_operator's scatter_p) and
+// kept in float32 for the products, which still sum in double: a Lanczos
+// step then reads half the bytes. Rounding S perturbs its eigenvalues by
+// ~1e-7 of the largest, far below ARPACK's own float32 run in Scanpy.
+struct ScatterMatrixOp {
+  using Scalar = double;
+  const Eigen::MatrixXf* S;
+  mutable int64_t calls = 0;
+  Eigen::Index rows() const { return S->rows(); }
+  Eigen::Index cols() const { return S->rows(); }
+  void perform_op(const double* x, double* y) const {
+    ++calls;
+    pca_detail::symmetric_matvec(*S, x, y);
+  }
+};
+
 // A truncated SVD of Xc: scores = U·S (n × k), V (p × k), s2 = S².
 struct Decomp {
   Eigen::MatrixXd scores, V;
@@ -116,21 +132,53 @@ Decomp dense_eigh(const CenteredOperator& A, int64_t k, bool cell_side) {
   return from_eigenpairs(A, cell_side, evals, evecs);
 }
 
-Decomp lanczos(const CenteredOperator& A, int64_t k, bool cell_side, uint64_t seed) {
-  ScatterOp op{&A, cell_side};
+// The k leading eigenpairs of op by Spectra's implicitly restarted Lanczos,
+// with ARPACK's (and scipy's svds') default subspace size.
+template <class Op>
+void lanczos_eigs(Op& op, int64_t k, uint64_t seed, Eigen::VectorXd& evals, Eigen::MatrixXd& evecs) {
   const int64_t d = op.rows();
-  // ARPACK's (and scipy's svds') default subspace size.
   const int64_t ncv = std::min<int64_t>(d, std::max<int64_t>(2 * k + 1, 20));
-  Spectra::SymEigsSolver<ScatterOp> solver(op, k, ncv);
+  Spectra::SymEigsSolver<Op> solver(op, k, ncv);
   Eigen::VectorXd v0(d);
   for (int64_t i = 0; i < d; ++i) v0[i] = 2.0 * uniform01(seed, static_cast<uint64_t>(i)) - 1.0;
   solver.init(v0.data());
   solver.compute(Spectra::SortRule::LargestAlge, 1000, 1e-10);
   if (solver.info() != Spectra::CompInfo::Successful)
     throw Error("pca: the Lanczos eigensolver did not converge");
-  Decomp dec = from_eigenpairs(A, cell_side, solver.eigenvalues(), solver.eigenvectors());
+  evals = solver.eigenvalues();
+  evecs = solver.eigenvectors();
+}
+
+// Lanczos on op (the scatter matrix on the side given), then the decomposition.
+template <class Op>
+Decomp lanczos_decomp(Op& op, const CenteredOperator& A, int64_t k, bool cell_side, uint64_t seed) {
+  Eigen::VectorXd evals;
+  Eigen::MatrixXd evecs;
+  lanczos_eigs(op, k, seed, evals, evecs);
+  Decomp dec = from_eigenpairs(A, cell_side, evals, evecs);
   dec.n_ops = op.calls;
   return dec;
+}
+
+Decomp lanczos(const CenteredOperator& A, int64_t k, bool cell_side, uint64_t seed) {
+  ScatterOp op{&A, cell_side};
+  return lanczos_decomp(op, A, k, cell_side, seed);
+}
+
+// The same eigenproblem with S = Xcᵀ·Xc formed first: one compute-bound
+// BLAS-3 pass over X replaces the ~150-350 memory-bound passes of the
+// Lanczos products, which then read the p × p matrix instead of X.
+Decomp lanczos_on_scatter(const CenteredOperator& A, int64_t k, uint64_t seed) {
+  const Eigen::MatrixXf S = A.scatter_p().cast<float>();
+  ScatterMatrixOp op{&S};
+  return lanczos_decomp(op, A, k, false, seed);
+}
+
+// Forming S pays when X no longer stays in the CPU caches between passes
+// and is much taller than wide (S must also be small enough to keep).
+bool scatter_pays(int64_t n, int64_t p, bool is_sparse, DType dtype) {
+  const double bytes = static_cast<double>(n) * static_cast<double>(p) * (dtype == DType::Float32 ? 4.0 : 8.0);
+  return !is_sparse && n >= 4 * p && p <= 8192 && bytes >= 64.0 * (1 << 20);
 }
 
 Eigen::MatrixXd orthonormal_basis(const Eigen::MatrixXd& M) {
@@ -235,7 +283,9 @@ PcaResult run(const CenteredOperator& A, bool is_sparse, DType compute_dtype, co
   Decomp d;
   switch (solver) {
     case PcaSolver::Arpack:
-      d = min_dim <= 256 ? dense_eigh(A, k, cell_side) : lanczos(A, k, cell_side, opt.random_state);
+      if (min_dim <= 256) d = dense_eigh(A, k, cell_side);
+      else if (scatter_pays(n, p, is_sparse, compute_dtype)) d = lanczos_on_scatter(A, k, opt.random_state);
+      else d = lanczos(A, k, cell_side, opt.random_state);
       break;
     case PcaSolver::Full:
     case PcaSolver::CovarianceEigh:

@@ -29,24 +29,30 @@ void CenteredOperator::gram_n(const double* u, double* out) const {
 // call splits only its output among BLAS threads, never the summation.
 Eigen::MatrixXd CenteredOperator::scatter_p() const {
   Eigen::MatrixXd S = Eigen::MatrixXd::Zero(p_, p_);
-  const RowChunks chunks(n_, 2048, int64_t{1} << 40);
-  RowMatrix Xb;
-  for (int64_t c = 0; c < chunks.count; ++c) {
-    const int64_t rows = chunks.end(c) - chunks.begin(c);
-    dense_rows(chunks.begin(c), chunks.end(c), Xb);
-    Xb.rowwise() -= mean_.transpose();
+  for_each_dense_chunk(2048, [&](int64_t, int64_t rows, RowMatrix& Xb) {
+    subtract_mean(Xb);
     // Row-major rows × p is column-major p × rows: S += Xbᵀ·Xb.
     cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, static_cast<int>(p_), static_cast<int>(rows), 1.0,
                 Xb.data(), static_cast<int>(p_), 1.0, S.data(), static_cast<int>(p_));
-  }
+  });
   S.triangularView<Eigen::StrictlyUpper>() = S.transpose();
   return S;
+}
+
+void CenteredOperator::subtract_mean(RowMatrix& rows) const {
+  const double* mu = mean_.data();
+  parallel_blocks(rows.rows(), 64, [&](int64_t a, int64_t b) {
+    for (int64_t r = a; r < b; ++r) {
+      double* o = rows.data() + r * p_;
+      for (int64_t j = 0; j < p_; ++j) o[j] -= mu[j];
+    }
+  });
 }
 
 Eigen::MatrixXd CenteredOperator::scatter_n() const {
   RowMatrix Xc;
   dense_rows(0, n_, Xc);
-  Xc.rowwise() -= mean_.transpose();
+  subtract_mean(Xc);
   Eigen::MatrixXd G = Eigen::MatrixXd::Zero(n_, n_);
   cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, static_cast<int>(n_), static_cast<int>(p_), 1.0, Xc.data(),
               static_cast<int>(p_), 0.0, G.data(), static_cast<int>(n_));
@@ -202,34 +208,34 @@ class DenseOperator final : public CenteredOperator {
   DenseOperator(const Array& X, bool center) : X_(X.as<T>().data()), chunks_(X.rows()) {
     n_ = X.rows();
     p_ = X.cols();
-    Eigen::VectorXd true_mean = Eigen::VectorXd::Zero(p_);
-    col_ss_ = Eigen::VectorXd::Zero(p_);
-    std::atomic<bool> finite{true};
-    // Gene blocks in parallel, rows in order inside each: two-pass mean and
-    // sum of squared deviations in double.
-    parallel_blocks(p_, 64, [&](int64_t a, int64_t b) {
-      std::vector<double> s(static_cast<size_t>(b - a), 0.0), q(static_cast<size_t>(b - a), 0.0);
-      for (int64_t r = 0; r < n_; ++r) {
-        const T* x = X_ + r * p_;
-        for (int64_t j = a; j < b; ++j) s[static_cast<size_t>(j - a)] += static_cast<double>(x[j]);
-      }
-      for (int64_t j = a; j < b; ++j) {
-        s[static_cast<size_t>(j - a)] /= static_cast<double>(n_);
-        if (!std::isfinite(s[static_cast<size_t>(j - a)])) finite = false;
-      }
-      for (int64_t r = 0; r < n_; ++r) {
-        const T* x = X_ + r * p_;
-        for (int64_t j = a; j < b; ++j) {
-          const double d = static_cast<double>(x[j]) - s[static_cast<size_t>(j - a)];
-          q[static_cast<size_t>(j - a)] += d * d;
+    // Two passes in row order (sums, then squared deviations), each row
+    // chunk adding into its own partial, the partials combined in chunk
+    // order: sequential reads of X, results independent of the threads.
+    const size_t P = static_cast<size_t>(p_);
+    std::vector<double> parts(static_cast<size_t>(chunks_.count) * P);
+    auto column_sums = [&](auto&& term) {
+      std::fill(parts.begin(), parts.end(), 0.0);
+      parallel_blocks(chunks_.count, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+          double* z = parts.data() + static_cast<size_t>(c) * P;
+          for (int64_t r = chunks_.begin(c); r < chunks_.end(c); ++r) {
+            const T* x = X_ + r * p_;
+            for (int64_t j = 0; j < p_; ++j) z[j] += term(static_cast<double>(x[j]), j);
+          }
         }
-      }
-      for (int64_t j = a; j < b; ++j) {
-        true_mean[j] = s[static_cast<size_t>(j - a)];
-        col_ss_[j] = q[static_cast<size_t>(j - a)];
-      }
+      });
+      Eigen::VectorXd out = Eigen::VectorXd::Zero(p_);
+      for (int64_t c = 0; c < chunks_.count; ++c)
+        for (int64_t j = 0; j < p_; ++j) out[j] += parts[static_cast<size_t>(c) * P + static_cast<size_t>(j)];
+      return out;
+    };
+    Eigen::VectorXd true_mean = column_sums([](double x, int64_t) { return x; }) / static_cast<double>(n_);
+    if (!true_mean.allFinite()) throw ValueError("pca: X contains NaN or infinity");
+    const double* mu = true_mean.data();
+    col_ss_ = column_sums([mu](double x, int64_t j) {
+      const double d = x - mu[j];
+      return d * d;
     });
-    if (!finite) throw ValueError("pca: X contains NaN or infinity");
     mean_ = center ? true_mean : Eigen::VectorXd::Zero(p_);
   }
 
@@ -264,35 +270,41 @@ class DenseOperator final : public CenteredOperator {
     for (int64_t j = 0; j < p_; ++j) out[j] -= mean_[j] * ys;
   }
 
-  // Row by row with the vectorised dot kernel: each output is one dot
-  // product of a row (read once, kept in L1 across the columns of V) with a
-  // column of V, so no dense double copy of X is made and the result does
-  // not depend on the BLAS build or the thread count.
+  // Few columns: row by row with the vectorised dot kernel (each row read
+  // once, kept in L1 across the columns of V, no double copy of X). Many
+  // columns (the final scores, randomized PCA): row chunks widened to double
+  // and multiplied by BLAS, which splits only the outputs among its threads.
   Eigen::MatrixXd mul(const Eigen::MatrixXd& V) const override {
     const int64_t b = V.cols();
     const Eigen::RowVectorXd muV = mean_.transpose() * V;
     Eigen::MatrixXd out(n_, b);
-    parallel_blocks(n_, 64, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* x = X_ + r * p_;
-        for (int64_t c = 0; c < b; ++c) out(r, c) = dot_acc(x, V.col(c).data(), p_) - muV[c];
-      }
+    if (b < 8) {
+      parallel_blocks(n_, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const T* x = X_ + r * p_;
+          for (int64_t c = 0; c < b; ++c) out(r, c) = dot_acc(x, V.col(c).data(), p_) - muV[c];
+        }
+      });
+      return out;
+    }
+    for_each_dense_chunk(1024, [&](int64_t r0, int64_t rows, const RowMatrix& Xb) {
+      // Row-major rows × p is column-major p × rows: out[r0:] = Xbᵀ·V.
+      cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(b),
+                  static_cast<int>(p_), 1.0, Xb.data(), static_cast<int>(p_), V.data(), static_cast<int>(p_), 0.0,
+                  out.data() + r0, static_cast<int>(n_));
     });
+    out.rowwise() -= muV;
     return out;
   }
 
   Eigen::MatrixXd tmul(const Eigen::MatrixXd& U) const override {
     const int64_t b = U.cols();
     Eigen::MatrixXd out = Eigen::MatrixXd::Zero(p_, b);
-    const RowChunks chunks(n_, 2048, int64_t{1} << 40);
-    RowMatrix Xb;
-    for (int64_t c = 0; c < chunks.count; ++c) {
-      const int64_t r0 = chunks.begin(c), rows = chunks.end(c) - r0;
-      dense_rows(r0, r0 + rows, Xb);
+    for_each_dense_chunk(2048, [&](int64_t r0, int64_t rows, const RowMatrix& Xb) {
       cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(p_), static_cast<int>(b),
                   static_cast<int>(rows), 1.0, Xb.data(), static_cast<int>(p_), U.data() + r0,
                   static_cast<int>(n_), 1.0, out.data(), static_cast<int>(p_));
-    }
+    });
     out -= mean_ * U.colwise().sum();
     return out;
   }
@@ -422,6 +434,20 @@ class SparseOperator final : public CenteredOperator {
 };
 
 }  // namespace
+
+void symmetric_matvec(const Eigen::MatrixXd& S, const double* v, double* out) {
+  const int64_t p = S.rows();
+  parallel_blocks(p, 64, [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) out[i] = row_dot_double(S.col(i).data(), v, p);
+  });
+}
+
+void symmetric_matvec(const Eigen::MatrixXf& S, const double* v, double* out) {
+  const int64_t p = S.rows();
+  parallel_blocks(p, 64, [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; ++i) out[i] = row_dot_float(S.col(i).data(), v, p);
+  });
+}
 
 std::unique_ptr<CenteredOperator> make_dense_operator(const Array& X, bool center) {
   if (X.ndim() != 2) throw ValueError("pca: X must be a 2-D matrix");

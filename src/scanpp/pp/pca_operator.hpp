@@ -20,6 +20,14 @@ namespace scanpp::pp::pca_detail {
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+// Row blocks whose size depends only on n (never on the thread count).
+struct RowChunks {
+  int64_t n = 0, size = 1, count = 0;
+  explicit RowChunks(int64_t n_rows, int64_t min_rows = 512, int64_t max_chunks = 64);
+  int64_t begin(int64_t c) const { return c * size; }
+  int64_t end(int64_t c) const { return std::min(n, (c + 1) * size); }
+};
+
 class CenteredOperator {
  public:
   virtual ~CenteredOperator() = default;
@@ -46,11 +54,30 @@ class CenteredOperator {
   Eigen::MatrixXd scatter_p() const;
   // The Gram matrix Xc·Xcᵀ (n × n); needs Xc dense in memory (n × p doubles).
   Eigen::MatrixXd scatter_n() const;
+  // Subtracts mean() from each row of a block of p columns.
+  void subtract_mean(RowMatrix& rows) const;
+
+  // f(r0, rows, Xb) for consecutive chunks of at least min_rows rows of X
+  // (not centred), each widened to double: the BLAS-3 products' loop.
+  template <class F>
+  void for_each_dense_chunk(int64_t min_rows, F&& f) const {
+    const RowChunks chunks(n_, min_rows, int64_t{1} << 40);
+    RowMatrix Xb;
+    for (int64_t c = 0; c < chunks.count; ++c) {
+      dense_rows(chunks.begin(c), chunks.end(c), Xb);
+      f(chunks.begin(c), chunks.end(c) - chunks.begin(c), Xb);
+    }
+  }
 
  protected:
   int64_t n_ = 0, p_ = 0;
   Eigen::VectorXd mean_, col_ss_;
 };
+
+// out = S·v for a symmetric S (p × p): row i of S is its column i, so each
+// output is one contiguous dot product, summed in a fixed order.
+void symmetric_matvec(const Eigen::MatrixXd& S, const double* v, double* out);
+void symmetric_matvec(const Eigen::MatrixXf& S, const double* v, double* out);
 
 // Dense row-major float32/float64 X (other dtypes must be converted first).
 // The Array must outlive the operator. Throws ValueError on NaN or infinity.
@@ -59,12 +86,5 @@ std::unique_ptr<CenteredOperator> make_dense_operator(const Array& X, bool cente
 // so that X·V and Xᵀ·U each run without reductions across threads.
 std::unique_ptr<CenteredOperator> make_sparse_operator(const SparseMatrix& X, bool center);
 
-// Row blocks whose size depends only on n (never on the thread count).
-struct RowChunks {
-  int64_t n = 0, size = 1, count = 0;
-  explicit RowChunks(int64_t n_rows, int64_t min_rows = 512, int64_t max_chunks = 64);
-  int64_t begin(int64_t c) const { return c * size; }
-  int64_t end(int64_t c) const { return std::min(n, (c + 1) * size); }
-};
 
 }  // namespace scanpp::pp::pca_detail

@@ -13,7 +13,10 @@
 //    mean (accumulated in X's float dtype, as Scanpy's numba kernel does), each
 //    gene fit on [1, mean_g]; float64 output.
 // On both float64 paths genes that are constant over cells are returned unchanged.
-// Sparse X is densified (Scanpy does the same) and the AnnData-level call says so on stderr.
+// Sparse X is densified (Scanpy does the same) and the AnnData-level call says so on stderr;
+// on the closed-form path a float CSR with sorted unique indices is expanded row by
+// row as its residuals are written (RᵀX comes from the stored values), with the
+// same numbers as densifying first.
 #include <cstdint>
 #include <optional>
 #include <span>

@@ -1,5 +1,6 @@
 #include "scanpp/pp/scale.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -7,12 +8,10 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
-#include "scanpp/pp/detail/float_math.hpp"
+#include "scanpp/pp/detail/scale_rows.hpp"
 
 namespace scanpp::pp {
 namespace {
-
-constexpr int64_t kGeneBlock = 128;
 
 // Rows the statistics and the scaling apply to: all, or the masked ones.
 std::vector<int64_t> selected_rows(int64_t n, const std::optional<std::vector<bool>>& mask) {
@@ -52,26 +51,27 @@ void finish_stats(const std::vector<double>& sum, const std::vector<double>& sum
   }
 }
 
+// Genes per task of the moments pass: each task's sums (2 doubles a gene)
+// stay in L1/L2 while every selected row passes over them. The sums of a gene
+// do not depend on the blocks, so the block count may follow the thread count.
+int64_t moments_block(int64_t p) {
+  const int64_t threads = std::max<int64_t>(num_threads(), 1);
+  int64_t b = (p + threads - 1) / threads;
+  b = (b + 15) / 16 * 16;
+  return std::clamp<int64_t>(b, 256, 2048);
+}
+
 template <class T>
 ScaleResult scale_dense(Array& X, const std::vector<int64_t>& rows, const ScaleOptions& opt) {
   const int64_t p = X.cols();
   const int64_t n = static_cast<int64_t>(rows.size());
   T* x = X.as<T>().data();
   std::vector<double> sum(static_cast<size_t>(p), 0.0), sumsq(static_cast<size_t>(p), 0.0);
-  // Per gene, cells in order: numpy's axis-0 reduction order, independent of threads.
-  parallel_blocks(p, kGeneBlock, [&](int64_t a, int64_t b) {
-    for (int64_t i : rows) {
-      const T* row = x + i * p;
-      double* su = sum.data();
-      double* sq2 = sumsq.data();
-#pragma omp simd
-      for (int64_t g = a; g < b; ++g) {
-        const T v = row[g];
-        const T sq = v * v;  // the square is formed in X's dtype, as numpy's X * X
-        su[g] += static_cast<double>(v);
-        sq2[g] += static_cast<double>(sq);
-      }
-    }
+  // Per gene, cells in order: numpy's axis-0 reduction order.
+  parallel_blocks(p, moments_block(p), [&](int64_t a, int64_t b) {
+    std::vector<const T*> ptr(static_cast<size_t>(n));
+    for (int64_t k = 0; k < n; ++k) ptr[static_cast<size_t>(k)] = x + rows[static_cast<size_t>(k)] * p + a;
+    detail::scale_moments(ptr.data(), n, b - a, sum.data() + a, sumsq.data() + a);
   });
   ScaleResult res;
   finish_stats(sum, sumsq, n, res);
@@ -79,36 +79,22 @@ ScaleResult scale_dense(Array& X, const std::vector<int64_t>& rows, const ScaleO
   const bool zc = opt.zero_center;
   const bool clip = opt.max_value.has_value();
   const double hi = clip ? *opt.max_value : 0.0;
-  const T hi_t = static_cast<T>(hi), lo_t = static_cast<T>(-hi);
-  const double* mean = res.mean.data();
-  const double* sd = res.std.data();
   // Clipping compares in T: v > hi (in double) <=> v > the largest T <= hi,
   // and v < -hi <=> v < the smallest T >= -hi, so no mixed-width masks stop
   // the vectoriser. Without clipping the bounds are +-inf (never true).
   const double inf = std::numeric_limits<double>::infinity();
   const double lo_d = clip && zc ? -hi : -inf;
   const double hi_d = clip ? hi : inf;
-  T hi_cut = static_cast<T>(hi_d), lo_cut = static_cast<T>(lo_d);
-  if (static_cast<double>(hi_cut) > hi_d) hi_cut = std::nextafter(hi_cut, -std::numeric_limits<T>::infinity());
-  if (static_cast<double>(lo_cut) < lo_d) lo_cut = std::nextafter(lo_cut, std::numeric_limits<T>::infinity());
-  const T lo_val = zc ? lo_t : T(0);
+  detail::ScaleClip<T> cl{static_cast<T>(hi_d), static_cast<T>(lo_d), static_cast<T>(hi),
+                          zc ? static_cast<T>(-hi) : T(0)};
+  if (static_cast<double>(cl.hi_cut) > hi_d) cl.hi_cut = std::nextafter(cl.hi_cut, -std::numeric_limits<T>::infinity());
+  if (static_cast<double>(cl.lo_cut) < lo_d) cl.lo_cut = std::nextafter(cl.lo_cut, std::numeric_limits<T>::infinity());
+  const double* mean = res.mean.data();
+  const double* sd = res.std.data();
   parallel_for(n, [&](int64_t k) {
     T* row = x + rows[static_cast<size_t>(k)] * p;
-    // Each step is one numpy in-place ufunc: computed in float64, rounded on store.
-    if (zc) {
-#pragma omp simd
-      for (int64_t g = 0; g < p; ++g) {
-        const T c = static_cast<T>(static_cast<double>(row[g]) - mean[g]);
-        const T v = static_cast<T>(static_cast<double>(c) / sd[g]);
-        row[g] = detail::select(v > hi_cut, hi_t, detail::select(v < lo_cut, lo_val, v));
-      }
-    } else {
-#pragma omp simd
-      for (int64_t g = 0; g < p; ++g) {
-        const T v = static_cast<T>(static_cast<double>(row[g]) / sd[g]);
-        row[g] = detail::select(v > hi_cut, hi_t, v);
-      }
-    }
+    if (zc) detail::scale_center_row(row, mean, sd, p, cl);
+    else detail::scale_divide_row(row, sd, p, cl);
   }, 64);
   return res;
 }

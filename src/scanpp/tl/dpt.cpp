@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <iostream>
 #include <numeric>
+#include <optional>
 
 #include "scanpp/core/connected_components.hpp"
 #include "scanpp/core/error.hpp"
@@ -117,7 +119,9 @@ int64_t iroot_from_xroot(const AnnData& adata, const std::vector<double>& xroot)
   return iroot;
 }
 
-int64_t root_cell(const AnnData& adata) {
+// nullopt when none is set (Scanpy then warns, writes no pseudotime and,
+// with branchings, starts them from cell 0's farthest cell).
+std::optional<int64_t> root_cell(const AnnData& adata) {
   if (auto it = adata.uns.find("iroot"); it != adata.uns.end()) {
     if (!it->second.is<Array>() || it->second.get<Array>().size() != 1)
       throw ValueError("dpt: uns['iroot'] must be a single integer");
@@ -132,8 +136,7 @@ int64_t root_cell(const AnnData& adata) {
     return iroot_from_xroot(adata, it->second.get<Array>().to_vector<double>());
   }
   if (adata.var.has("xroot")) return iroot_from_xroot(adata, adata.var.numeric("xroot"));
-  throw ValueError("dpt: no root cell: set uns['iroot'] to a cell index, or uns['xroot'] / var['xroot'] to an "
-                   "expression vector");
+  return std::nullopt;
 }
 
 }  // namespace
@@ -141,7 +144,10 @@ int64_t root_cell(const AnnData& adata) {
 void dpt(AnnData& adata, const DptOptions& opt) {
   if (opt.n_branchings < 0) throw ValueError("dpt: n_branchings must be >= 0");
   const SparseMatrix& w = detail::neighbors_connectivities(adata, opt.neighbors_key, "dpt");
-  const int64_t root = root_cell(adata);
+  const std::optional<int64_t> root = root_cell(adata);
+  if (!root)
+    std::cerr << "scanpp warning: dpt: No root cell found. To compute pseudotime, pass the index or expression vector "
+                 "of a root cell, one of: uns['iroot'] = root_cell_index; var['xroot'] = the root cell's X row\n";
   if (adata.obsm.find("X_diffmap") == adata.obsm.end())
     diffmap(adata, {.neighbors_key = opt.neighbors_key});
   const auto& basis_el = adata.obsm.at("X_diffmap");
@@ -151,10 +157,13 @@ void dpt(AnnData& adata, const DptOptions& opt) {
     throw KeyError("dpt: uns['diffmap_evals'] is missing: run tl.diffmap");
   const std::vector<int32_t> labels = connected_component_labels(w);
   const bool several = !labels.empty() && *std::max_element(labels.begin(), labels.end()) > 0;
-  std::vector<float> pt = dpt_pseudotime(basis_el.get<Array>(), ev->second.get<Array>(), root, opt.n_dcs,
-                                         several ? std::span<const int32_t>(labels) : std::span<const int32_t>());
-  adata.uns["iroot"] = Array::scalar<int64_t>(root);
-  adata.obs.set("dpt_pseudotime", Array::from_vector(pt));
+  std::vector<float> pt;
+  if (root) {
+    pt = dpt_pseudotime(basis_el.get<Array>(), ev->second.get<Array>(), *root, opt.n_dcs,
+                        several ? std::span<const int32_t>(labels) : std::span<const int32_t>());
+    adata.uns["iroot"] = Array::scalar<int64_t>(*root);
+    adata.obs.set("dpt_pseudotime", Array::from_vector(pt));
+  }
   if (opt.n_branchings == 0) return;
   // the branching works on the first n_dcs components, as Scanpy's DPT object
   const Array& basis = basis_el.get<Array>();

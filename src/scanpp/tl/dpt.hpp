@@ -43,8 +43,9 @@ struct DptOptions {
 // obs['dpt_pseudotime'] (float32) and uns['iroot'] (int64); with
 // n_branchings > 0 also obs['dpt_groups'] (categorical '0', '1', ...),
 // obs['dpt_order'], obs['dpt_order_indices'] (int64), uns['dpt_changepoints']
-// (int64) and uns['dpt_grouptips'] (int64, n_groups x 2). Throws ValueError
-// without a usable root (Scanpy only warns and writes nothing), for
+// (int64) and uns['dpt_grouptips'] (int64, n_groups x 2). Without a root it
+// warns as Scanpy does and writes no pseudotime (branchings then start from
+// the cell farthest from cell 0). Throws ValueError for a root out of range, for
 // n_dcs larger than the number of diffusion components, and for
 // n_branchings < 0.
 void dpt(AnnData& adata, const DptOptions& opt = {});

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/parallel.hpp"
 #include "scanpp/pp/log1p.hpp"
 #include "scanpp/tl/rank_genes_groups_stats.hpp"
 
@@ -161,6 +162,9 @@ RankGenesGroupsResult rank_genes_groups_compute(const AnnData& adata, const Rank
                                                           opt.reference) - res.groups_order.begin());
   const int64_t n_user = std::min(opt.n_genes.value_or(n_genes), n_genes);
 
+  // One compared group's ranking from its scores (and p-values, and the
+  // statistics behind its fold changes).
+  const auto base = pp::log1p_base(adata);
   auto finish = [&](int g, const std::vector<double>& scores, const std::vector<double>* pvals,
                     const GroupStats* st) {
     RankedGroup rg;
@@ -176,14 +180,13 @@ RankGenesGroupsResult rank_genes_groups_compute(const AnnData& adata, const Rank
       }
     }
     if (st) {
-      const auto base = pp::log1p_base(adata);
       for (int64_t j : rg.genes) {
         const double m1 = st->at(st->means, g, j);
         const double m2 = ireference < 0 ? st->at(st->means_rest, g, j) : st->at(st->means, ireference, j);
         rg.logfoldchanges.push_back(static_cast<float>(log_fold_change(m1, m2, base)));
       }
     }
-    res.groups.push_back(std::move(rg));
+    return rg;
   };
 
   if (opt.method == RankGenesMethod::Logreg) {
@@ -201,20 +204,25 @@ RankGenesGroupsResult rank_genes_groups_compute(const AnnData& adata, const Rank
       }
     Indices all_cols(static_cast<size_t>(n_genes));
     for (int64_t j = 0; j < n_genes; ++j) all_cols[j] = j;
-    const Element sub = rows.size() == codes.size() ? *x : take_2d(*x, rows, all_cols);
-    const LogregResult lr = logistic_regression(sub, labels, n_groups, opt.logreg);
+    Element taken;
+    if (rows.size() != codes.size()) taken = take_2d(*x, rows, all_cols);
+    const LogregResult lr = logistic_regression(rows.size() != codes.size() ? taken : *x, labels, n_groups, opt.logreg);
     for (int g = 0; g < n_groups; ++g) {
       const int64_t row =
           n_groups <= 2 ? 0
                         : std::lower_bound(sorted_cats.begin(), sorted_cats.end(), cat_of_group[g]) - sorted_cats.begin();
       std::vector<double> scores(lr.coef.begin() + row * n_genes, lr.coef.begin() + (row + 1) * n_genes);
-      finish(g, scores, nullptr, nullptr);
+      res.groups.push_back(finish(g, scores, nullptr, nullptr));
       if (n_groups <= 2) break;
     }
     return res;
   }
 
-  const GroupStats st = group_statistics(*x, codes, n_groups);
+  // The statistics behind fold changes and pts; wilcoxon gathers them in its own pass.
+  GroupStats st;
+  std::vector<double> z;
+  if (opt.method == RankGenesMethod::Wilcoxon) z = wilcoxon_scores(*x, codes, n_groups, ireference, opt.tie_correct, &st);
+  else st = group_statistics(*x, codes, n_groups);
   if (opt.pts) {
     res.pts.assign(static_cast<size_t>(n_groups), std::vector<double>(static_cast<size_t>(n_genes)));
     if (ireference < 0) res.pts_rest = res.pts;
@@ -227,36 +235,39 @@ RankGenesGroupsResult rank_genes_groups_compute(const AnnData& adata, const Rank
       }
   }
 
-  std::vector<double> scores(static_cast<size_t>(n_genes)), pvals(static_cast<size_t>(n_genes));
-  if (opt.method == RankGenesMethod::Wilcoxon) {
-    const auto z = wilcoxon_scores(*x, codes, n_groups, ireference, opt.tie_correct);
-    for (int g = 0; g < n_groups; ++g) {
-      if (g == ireference) continue;
-      for (int64_t j = 0; j < n_genes; ++j) {
-        scores[j] = z[static_cast<size_t>(g * n_genes + j)];
-        pvals[j] = normal_two_sided_p(scores[j]);
-      }
-      finish(g, scores, &pvals, &st);
-    }
-    return res;
-  }
-
+  // Each compared group's scores, p-values and ranking, groups in parallel.
+  std::vector<int> compared;
+  for (int g = 0; g < n_groups; ++g)
+    if (g != ireference) compared.push_back(g);
+  std::vector<RankedGroup> ranked(compared.size());
   const bool overestim = opt.method == RankGenesMethod::TTestOverestimVar;
-  for (int g = 0; g < n_groups; ++g) {
-    if (g == ireference) continue;
-    const double n1 = static_cast<double>(st.sizes[g]);
-    const double n_other =
-        ireference < 0 ? static_cast<double>(st.n_cells) - n1 : static_cast<double>(st.sizes[ireference]);
-    const double n2 = overestim ? n1 : n_other;
-    for (int64_t j = 0; j < n_genes; ++j) {
-      const double m2 = ireference < 0 ? st.at(st.means_rest, g, j) : st.at(st.means, ireference, j);
-      const double v2 = ireference < 0 ? st.at(st.vars_rest, g, j) : st.at(st.vars, ireference, j);
-      const TTestResult t = welch_t_test(st.at(st.means, g, j), st.at(st.vars, g, j), n1, m2, v2, n2);
-      scores[j] = t.t;
-      pvals[j] = t.p;
-    }
-    finish(g, scores, &pvals, &st);
-  }
+  parallel_for(
+      static_cast<int64_t>(compared.size()),
+      [&](int64_t c) {
+        const int g = compared[static_cast<size_t>(c)];
+        std::vector<double> scores(static_cast<size_t>(n_genes)), pvals(static_cast<size_t>(n_genes));
+        if (opt.method == RankGenesMethod::Wilcoxon) {
+          for (int64_t j = 0; j < n_genes; ++j) {
+            scores[j] = z[static_cast<size_t>(g * n_genes + j)];
+            pvals[j] = normal_two_sided_p(scores[j]);
+          }
+        } else {
+          const double n1 = static_cast<double>(st.sizes[g]);
+          const double n_other =
+              ireference < 0 ? static_cast<double>(st.n_cells) - n1 : static_cast<double>(st.sizes[ireference]);
+          const double n2 = overestim ? n1 : n_other;
+          for (int64_t j = 0; j < n_genes; ++j) {
+            const double m2 = ireference < 0 ? st.at(st.means_rest, g, j) : st.at(st.means, ireference, j);
+            const double v2 = ireference < 0 ? st.at(st.vars_rest, g, j) : st.at(st.vars, ireference, j);
+            const TTestResult t = welch_t_test(st.at(st.means, g, j), st.at(st.vars, g, j), n1, m2, v2, n2);
+            scores[j] = t.t;
+            pvals[j] = t.p;
+          }
+        }
+        ranked[static_cast<size_t>(c)] = finish(g, scores, &pvals, &st);
+      },
+      1);
+  for (auto& rg : ranked) res.groups.push_back(std::move(rg));
   return res;
 }
 

@@ -178,4 +178,35 @@ void ColumnSource::extract(int64_t a, int64_t b, ColumnBlock& out) const {
   });
 }
 
+void ColumnSource::extract_keys(int64_t a, int64_t b, std::span<const int32_t> group, KeyBlock& out,
+                                ColumnBlock& scratch) const {
+  if (!float32_) throw ValueError("rank_genes_groups: packed keys need float32 data");
+  const int64_t ng = b - a;
+  const int64_t bs = block_size();
+  if (sparse_ && sparse_->format == SparseFormat::CSR && !cuts_.empty() && a % bs == 0 &&
+      b == std::min(a + bs, n_genes_)) {
+    // A whole block of a CSR matrix: sizes known, one pass over the rows' block segments.
+    const SparseMatrix& m = *sparse_;
+    const float* data = m.data.as<float>().data();
+    const int32_t* idx = m.indices.data();
+    const int64_t blk = a / bs;
+    out.ptr.resize(static_cast<size_t>(ng + 1));
+    for (int64_t j = 0; j <= ng; ++j) out.ptr[j] = col_start_[a + j] - col_start_[a];
+    out.keys.resize(static_cast<size_t>(out.ptr[ng]));
+    std::vector<int64_t> pos(out.ptr.begin(), out.ptr.end() - 1);
+    for (int64_t i = 0; i < m.n_rows; ++i) {
+      const int64_t* cut = cuts_.data() + i * (n_blocks_ + 1);
+      const int32_t g = group[static_cast<size_t>(i)];
+      for (int64_t k = cut[blk]; k < cut[blk + 1]; ++k)
+        if (data[k] != 0.0f) out.keys[pos[idx[k] - a]++] = pack_key(data[k], g);
+    }
+    return;
+  }
+  extract(a, b, scratch);
+  out.ptr = scratch.ptr;
+  out.keys.resize(scratch.values.size());
+  for (size_t e = 0; e < scratch.values.size(); ++e)
+    out.keys[e] = pack_key(static_cast<float>(scratch.values[e]), group[static_cast<size_t>(scratch.cells[e])]);
+}
+
 }  // namespace scanpp::tl::detail

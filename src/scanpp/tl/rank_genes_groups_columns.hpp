@@ -5,7 +5,9 @@
 // order) from CSR, CSC or dense storage, and blocks run in parallel with
 // results that do not depend on the thread count.
 #include <algorithm>
+#include <bit>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "scanpp/core/element.hpp"
@@ -22,6 +24,26 @@ struct ColumnBlock {
   int64_t n_genes() const { return static_cast<int64_t>(ptr.size()) - 1; }
 };
 
+// A float32 value and a group packed in one 64-bit key whose unsigned order
+// is the value order (value bits above, group below), and back.
+inline uint64_t pack_key(float value, int32_t group) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  const uint32_t key = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+  return (static_cast<uint64_t>(key) << 32) | static_cast<uint32_t>(group);
+}
+inline float key_value(uint64_t k) {
+  const uint32_t key = static_cast<uint32_t>(k >> 32);
+  return std::bit_cast<float>((key & 0x80000000u) ? (key & 0x7FFFFFFFu) : ~key);
+}
+inline int32_t key_group(uint64_t k) { return static_cast<int32_t>(static_cast<uint32_t>(k)); }
+
+// The non-zeros of genes [first, first + n_genes()) as packed keys (float32
+// data only), gene by gene, cells increasing within a gene.
+struct KeyBlock {
+  std::vector<int64_t> ptr;
+  std::vector<uint64_t> keys;
+};
+
 // Reads gene blocks from a matrix held elsewhere (it must outlive this).
 class ColumnSource {
  public:
@@ -33,6 +55,10 @@ class ColumnSource {
   bool is_float32() const { return float32_; }
   // Fills `out` with the non-zeros of genes [a, b); thread-safe.
   void extract(int64_t a, int64_t b, ColumnBlock& out) const;
+  // The same entries as keys pack_key(value, group[cell]) (is_float32()
+  // only): half the bytes of a ColumnBlock and no per-entry look-up of the
+  // cell's group later. scratch is reused between calls.
+  void extract_keys(int64_t a, int64_t b, std::span<const int32_t> group, KeyBlock& out, ColumnBlock& scratch) const;
   // Genes per parallel block: depends on the matrix shape only (never on the
   // thread count). Large blocks keep the per-row binary searches of a CSR
   // matrix (one cache miss per row and block) rare; 32 blocks keep threads busy.

@@ -3,6 +3,8 @@
 #include "scanpp/tl/rank_genes_groups_stats.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -88,13 +90,56 @@ TTestResult welch_t_test(double mean1, double var1, double n1, double mean2, dou
   return {t, p};
 }
 
+namespace {
+
+// A double's bits as an unsigned key with the same order (no NaN).
+uint64_t order_key(double v) {
+  const uint64_t b = std::bit_cast<uint64_t>(v == 0 ? 0.0 : v);  // -0 sorts with +0
+  return (b >> 63) ? ~b : (b | (uint64_t{1} << 63));
+}
+
+// 0..n-1 ordered by key, equal keys in index order: LSD radix sort in 8-bit
+// digits (digits shared by all keys skipped); n log n comparisons of a
+// std::sort cost more at the 10^4 genes of a ranking.
+std::vector<uint32_t> stable_argsort(const std::vector<uint64_t>& keys) {
+  const size_t n = keys.size();
+  std::vector<uint32_t> idx(n), tmp(n);
+  for (size_t i = 0; i < n; ++i) idx[i] = static_cast<uint32_t>(i);
+  if (n < 2) return idx;
+  std::vector<std::array<uint32_t, 256>> count(8);
+  for (auto& c : count) c.fill(0);
+  for (uint64_t k : keys)
+    for (int d = 0; d < 8; ++d) ++count[d][(k >> (8 * d)) & 0xFF];
+  for (int d = 0; d < 8; ++d) {
+    auto& c = count[d];
+    if (c[(keys[0] >> (8 * d)) & 0xFF] == n) continue;
+    uint32_t sum = 0;
+    for (auto& v : c) {
+      const uint32_t t = v;
+      v = sum;
+      sum += t;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t q = idx[i];
+      tmp[c[(keys[q] >> (8 * d)) & 0xFF]++] = q;
+    }
+    idx.swap(tmp);
+  }
+  return idx;
+}
+
+}  // namespace
+
 std::vector<double> benjamini_hochberg(std::vector<double> p) {
   const size_t n = p.size();
-  for (auto& v : p)
-    if (std::isnan(v)) v = 1;
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  // Ascending p (ties in any order: tied p-values get the same adjusted
+  // value whichever comes first, as the running minimum shows).
+  std::vector<uint64_t> keys(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isnan(p[i])) p[i] = 1;
+    keys[i] = order_key(p[i]);
+  }
+  const std::vector<uint32_t> order = stable_argsort(keys);
   std::vector<double> q(n);
   double running = std::numeric_limits<double>::infinity();
   for (size_t k = n; k-- > 0;) {
@@ -122,20 +167,15 @@ double log_fold_change(double mean1, double mean2, std::optional<double> log1p_b
 std::vector<int64_t> top_n_indices(std::span<const double> scores, int64_t n, bool by_abs) {
   const int64_t total = static_cast<int64_t>(scores.size());
   n = std::clamp<int64_t>(n, 0, total);
-  std::vector<int64_t> idx(static_cast<size_t>(total));
-  std::iota(idx.begin(), idx.end(), int64_t{0});
-  auto key = [&](int64_t i) {
+  // Ascending -key: largest key first, ties by the lower index (the sort is
+  // stable); NaN ranks last.
+  std::vector<uint64_t> keys(static_cast<size_t>(total));
+  for (int64_t i = 0; i < total; ++i) {
     const double v = by_abs ? std::abs(scores[i]) : scores[i];
-    return std::isnan(v) ? -std::numeric_limits<double>::infinity() : v;
-  };
-  auto before = [&](int64_t a, int64_t b) {
-    const double ka = key(a), kb = key(b);
-    return ka != kb ? ka > kb : a < b;
-  };
-  if (n < total) std::nth_element(idx.begin(), idx.begin() + n, idx.end(), before);
-  std::sort(idx.begin(), idx.begin() + n, before);
-  idx.resize(static_cast<size_t>(n));
-  return idx;
+    keys[i] = order_key(std::isnan(v) ? std::numeric_limits<double>::infinity() : -v);
+  }
+  const std::vector<uint32_t> order = stable_argsort(keys);
+  return std::vector<int64_t>(order.begin(), order.begin() + n);
 }
 
 namespace {
@@ -216,16 +256,13 @@ void csr_group_sums(const SparseMatrix& m, std::span<const int32_t> codes, int n
 
 }  // namespace
 
-GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, int n_groups) {
-  // CSR input is summed row by row; anything else gene by gene.
-  const bool csr = x.is<SparseMatrix>() && x.get<SparseMatrix>().format == SparseFormat::CSR &&
-                   x.get<SparseMatrix>().dtype() != DType::Bool;
-  std::optional<detail::ColumnSource> src;
-  if (!csr) src.emplace(x);
+namespace detail {
+
+GroupStats start_group_stats(std::span<const int32_t> codes, int n_groups, int64_t n_cells, int64_t n_genes) {
   GroupStats s;
   s.n_groups = n_groups;
-  s.n_genes = csr ? x.get<SparseMatrix>().n_cols : src->n_genes();
-  s.n_cells = csr ? x.get<SparseMatrix>().n_rows : src->n_cells();
+  s.n_genes = n_genes;
+  s.n_cells = n_cells;
   if (static_cast<int64_t>(codes.size()) != s.n_cells)
     throw ValueError("rank_genes_groups: one group code per cell is needed");
   s.sizes.assign(static_cast<size_t>(n_groups), 0);
@@ -241,26 +278,40 @@ GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, in
   s.means_rest.assign(total, 0);
   s.vars_rest.assign(total, 0);
   s.nnz_rest.assign(total, 0);
-  const double n = static_cast<double>(s.n_cells);
-  const bool f32 = csr ? x.get<SparseMatrix>().dtype() == DType::Float32 : src->is_float32();
+  return s;
+}
+
+void store_gene_moments(GroupStats& s, int64_t j, const double* sg, const double* qg, const int64_t* ng, double st,
+                        double qt, int64_t nt) {
   // mean = S/n; var = (Q/n - mean^2) * n/(n-1), as Scanpy 1.11's _get_mean_var.
   auto moments = [](double sum, double sq, double size, double& mean, double& var) {
     mean = sum / size;
     var = (sq / size - mean * mean) * (size / (size - 1));
   };
-  // One gene's per-group and rest statistics from its sums (group sums sg,
-  // squares qg, counts ng; totals st, qt, nt), for both access paths below.
+  const double n = static_cast<double>(s.n_cells);
+  for (int64_t g = 0; g < s.n_groups; ++g) {
+    const size_t o = static_cast<size_t>(g * s.n_genes + j);
+    const double size = static_cast<double>(s.sizes[g]);
+    moments(sg[g], qg[g], size, s.means[o], s.vars[o]);
+    s.nnz[o] = ng[g];
+    moments(st - sg[g], qt - qg[g], n - size, s.means_rest[o], s.vars_rest[o]);
+    s.nnz_rest[o] = nt - ng[g];
+  }
+}
+
+}  // namespace detail
+
+GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, int n_groups) {
+  // CSR input is summed row by row; anything else gene by gene.
+  const bool csr = x.is<SparseMatrix>() && x.get<SparseMatrix>().format == SparseFormat::CSR &&
+                   x.get<SparseMatrix>().dtype() != DType::Bool;
+  std::optional<detail::ColumnSource> src;
+  if (!csr) src.emplace(x);
+  GroupStats s = detail::start_group_stats(codes, n_groups, csr ? x.get<SparseMatrix>().n_rows : src->n_cells(),
+                                           csr ? x.get<SparseMatrix>().n_cols : src->n_genes());
+  const bool f32 = csr ? x.get<SparseMatrix>().dtype() == DType::Float32 : src->is_float32();
   const auto store = [&](int64_t j, const double* sg, const double* qg, const int64_t* ng, double st, double qt,
-                         int64_t nt) {
-    for (int g = 0; g < n_groups; ++g) {
-      const size_t o = static_cast<size_t>(g * s.n_genes + j);
-      const double size = static_cast<double>(s.sizes[g]);
-      moments(sg[g], qg[g], size, s.means[o], s.vars[o]);
-      s.nnz[o] = ng[g];
-      moments(st - sg[g], qt - qg[g], n - size, s.means_rest[o], s.vars_rest[o]);
-      s.nnz_rest[o] = nt - ng[g];
-    }
-  };
+                         int64_t nt) { detail::store_gene_moments(s, j, sg, qg, ng, st, qt, nt); };
   if (csr) {
     csr_group_sums(x.get<SparseMatrix>(), codes, n_groups, f32, store);
     return s;

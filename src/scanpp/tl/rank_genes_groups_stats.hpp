@@ -35,6 +35,21 @@ GroupStats group_statistics(const Element& x, std::span<const int32_t> codes, in
 // variance by scipy's tiecorrect factor. NaN scores become 0.
 std::vector<double> wilcoxon_scores(const Element& x, std::span<const int32_t> codes, int n_groups, int reference,
                                     bool tie_correct);
+// The same, also filling *stats (when given) with group_statistics(x, codes,
+// n_groups) from the same gene-wise pass over x (sums in cell order, as
+// group_statistics' gene-wise path adds them).
+std::vector<double> wilcoxon_scores(const Element& x, std::span<const int32_t> codes, int n_groups, int reference,
+                                    bool tie_correct, GroupStats* stats);
+
+namespace detail {
+// A GroupStats of the right size with the group sizes counted (ValueError on
+// a code count or a code out of range); moments still to be stored.
+GroupStats start_group_stats(std::span<const int32_t> codes, int n_groups, int64_t n_cells, int64_t n_genes);
+// Gene j's per-group and rest moments from its sums: per-group sums sg,
+// squares qg and non-zero counts ng, and the totals st, qt, nt over all cells.
+void store_gene_moments(GroupStats& s, int64_t j, const double* sg, const double* qg, const int64_t* ng, double st,
+                        double qt, int64_t nt);
+}  // namespace detail
 
 struct TTestResult {
   double t, p;

@@ -9,12 +9,16 @@
 // with one degree of freedom (the embedding is 2-D).
 //
 // The repulsive half of the gradient is computed exactly (O(n²), small tests),
-// by Barnes–Hut on a quadtree (θ = 0.5, scikit-learn's default) or by
-// FFT-accelerated interpolation (FIt-SNE, Linderman et al. 2019) for large
-// data. Everything is double precision (scikit-learn optimises in float32),
-// so the result is not scikit-learn's bit for bit (it cannot be: its tree and
-// float32 rounding are not reproducible outside it), but the objective it
-// minimises is the same. Every parallel loop runs over fixed blocks and every
+// by Barnes–Hut on a quadtree (θ = 0.5, scikit-learn's default; the tree is
+// walked once per group of up to 64 nearby points with a criterion that
+// implies the per-point one, and the interactions run in float32 vectors) or
+// by FFT-accelerated interpolation (FIt-SNE, Linderman et al. 2019) for large
+// data. The optimiser's state, the attraction and every sum are double
+// precision (scikit-learn optimises in float32), so the result is not
+// scikit-learn's bit for bit (it cannot be: its tree and float32 rounding are
+// not reproducible outside it), but the objective it minimises is the same.
+// The vectorised kernels fix their operation order in code, so the AVX2 and
+// baseline builds of them give the same bits. Every parallel loop runs over fixed blocks and every
 // sum is reduced in a fixed order: the embedding is bit-identical for any
 // thread count.
 #include <cstdint>
@@ -38,8 +42,8 @@ const char* tsne_method_name(TsneMethod m);
 TsneMethod tsne_auto_method(int64_t n);
 
 // Joint probabilities P (n x n CSR, float64, symmetric, summing to 1) of the
-// rows of X (n x d, float32/float64): exact or approximate (HNSW, n ≥ 8192 as
-// in pp.neighbors) euclidean kNN with k = min(n − 1, ⌊3·perplexity + 1⌋),
+// rows of X (n x d, float32/float64): exact or approximate (NN-descent with 30
+// candidates per round, n ≥ 8192 as in pp.neighbors) euclidean kNN with k = min(n − 1, ⌊3·perplexity + 1⌋),
 // conditional p_{j|i} from squared distances by scikit-learn's binary search on
 // the Gaussian precision (entropy within 1e-5 of ln(perplexity), ≤ 100 steps),
 // then P = (C + Cᵀ) / sum(C + Cᵀ). ValueError if perplexity ≥ n or ≤ 0;

@@ -68,7 +68,14 @@ SparseMatrix tsne_affinities(const Array& X, double perplexity) {
   // Column 0 of the search is the cell itself; scikit-learn's kneighbors()
   // leaves it out. It returns float32 distances for float32 data and squares
   // them in float32, which is reproduced here.
-  const pp::KnnResult nn = pp::knn(X, k + 1);
+  // Large data (n ≥ 8192) is searched by NN-descent. Its local joins cost
+  // the square of the candidates sampled per round; with k = 92, 30
+  // candidates instead of 60 cut the search by ~20 % at 50k cells for a
+  // recall of 0.993 instead of 0.999 (bench: 30 Gaussian clusters in 50-D),
+  // which t-SNE's perplexity-weighted P does not notice.
+  pp::KnnOptions ko;
+  ko.nndescent.max_candidates = 30;
+  const pp::KnnResult nn = pp::knn(X, k + 1, ko);
   std::vector<float> sq(static_cast<size_t>(n) * static_cast<size_t>(k));
   std::vector<int32_t> nbr(sq.size());
   for (int64_t i = 0; i < n; ++i)

@@ -25,48 +25,83 @@ namespace scanpp::tl {
 
 namespace {
 
-// FIt-SNE's box counts: sizes whose grids (3 nodes per box, doubled) factor
-// into small primes.
-constexpr std::array<int, 20> kAllowedBoxes = {25,  36,  50,  55,  60,  65,  70,  75,  80,  85,
-                                               90,  96,  100, 110, 120, 130, 140, 150, 175, 200};
 // Beyond this the grid would take gigabytes; boxes then grow wider than one
 // unit, which only costs accuracy on embeddings far larger than t-SNE makes.
 constexpr int kMaxBoxes = 400;
 
-// Boxes per dimension and box width for points spanning `extent`. Small
-// embeddings get min_boxes boxes across (a little more than the extent); larger ones boxes of width 1 (FIt-SNE's
-// one interval per unit), their count rounded up to an FFT-friendly size so
-// that the kernel's spectrum only changes when the count does.
-std::pair<int, double> choose_boxes(double extent, int min_boxes) {
-  if (extent <= min_boxes) {
-    // Widths on a ladder of quarter powers of two, so that the kernel's
-    // spectrum is recomputed only when the embedding has grown by ~19 %.
-    const double rung = std::ceil(4.0 * std::log2(extent / min_boxes)) / 4.0;
-    return {min_boxes, std::exp2(rung)};
+// The smallest count ≥ want whose only prime factors are 2, 3 and 5, so that
+// the padded grid (6 nodes per box) is fast for FFTW.
+int smooth_count(int want) {
+  for (int b = std::max(want, 1);; ++b) {
+    int r = b;
+    for (int f : {2, 3, 5})
+      while (r % f == 0) r /= f;
+    if (r == 1) return b;
   }
-  if (extent > kMaxBoxes) return {kMaxBoxes, extent / kMaxBoxes};
-  const int want = static_cast<int>(std::ceil(extent));
-  for (int b : kAllowedBoxes)
-    if (b >= want) return {b, 1.0};
-  return {want, 1.0};
+}
+
+// Widths on a ladder of quarter powers of two at or above w, so that the
+// kernel's spectrum is recomputed only when the embedding has changed size by
+// ~19 %.
+double width_rung(double w) { return std::exp2(std::ceil(4.0 * std::log2(w)) / 4.0); }
+
+// Boxes per dimension and box width for points spanning `extent`. Small
+// embeddings get min_boxes boxes across (a little more than the extent);
+// larger ones boxes of width 1 (FIt-SNE's one interval per unit), their count
+// rounded up to a 5-smooth size so that the kernel's spectrum only changes
+// when the count does; beyond kMaxBoxes units, wider boxes on the ladder.
+std::pair<int, double> choose_boxes(double extent, int min_boxes) {
+  if (extent <= min_boxes) return {min_boxes, width_rung(extent / min_boxes)};
+  if (extent <= kMaxBoxes) return {smooth_count(static_cast<int>(std::ceil(extent))), 1.0};
+  const double w = width_rung(extent / kMaxBoxes);
+  return {smooth_count(static_cast<int>(std::ceil(extent / w))), w};
 }
 
 }  // namespace
 
+// The charge grids are zero outside their first m x m quadrant and only that
+// quadrant of the potentials is read, so the 2-D transforms of the charges
+// run as 1-D passes that skip the zero rows: forward, r2c along the m
+// non-zero rows, then complex transforms down all n2/2 + 1 columns; inverse,
+// the columns, then c2r along the first m rows only (about a quarter less
+// work than full 2-D transforms). Each pass is cut into fixed chunks of
+// kChunk rows or columns, run in parallel: the same plans on the same data
+// whatever the thread count. FFTW_UNALIGNED keeps the codelets the same for
+// every chunk's offset.
+constexpr int kChunk = 16;
+
 struct TsneFftRepulsion::Plans {
+  // One batched 1-D transform over kChunk rows or columns, and the one for
+  // the remainder.
+  struct Pass {
+    fftw_plan full = nullptr, rem = nullptr;
+    int total = 0;
+    int n_chunks() const { return (total + kChunk - 1) / kChunk; }
+    fftw_plan plan(int chunk) const { return (chunk + 1) * kChunk <= total ? full : rem; }
+  };
   int n2 = 0;  // side of the padded grid
-  fftw_plan r2c = nullptr, c2r = nullptr;
+  fftw_plan r2c = nullptr;  // full 2-D, for the kernels
+  Pass row_fwd, col_fwd, col_inv, row_inv;
   std::array<double*, 5> real{};         // 3 charge grids + 2 kernels; reused for the 4 potentials
   std::array<fftw_complex*, 4> spec{};   // spectra of the charges, and the Z product
   std::array<fftw_complex*, 2> kspec{};  // spectra of K and K² (kept while the grid stays the same)
   double kernel_h = -1.0;                // node spacing the kernel spectra were computed for
+  // Per-point scratch, kept between calls (large vectors would otherwise be
+  // fresh, page-faulting memory every iteration).
+  std::vector<int32_t> box_x, box_y;
+  std::vector<double> wx, wy, z_point;
+  std::vector<int64_t> col_ptr, order, next;
+
+  static void destroy(fftw_plan& pl) {
+    if (pl) fftw_destroy_plan(pl);
+    pl = nullptr;
+  }
   void release() {
-    if (r2c) fftw_destroy_plan(r2c);
-    if (c2r) fftw_destroy_plan(c2r);
+    destroy(r2c);
+    for (Pass* ps : {&row_fwd, &col_fwd, &col_inv, &row_inv}) destroy(ps->full), destroy(ps->rem), ps->total = 0;
     for (auto*& p : real) fftw_free(p), p = nullptr;
     for (auto*& p : spec) fftw_free(p), p = nullptr;
     for (auto*& p : kspec) fftw_free(p), p = nullptr;
-    r2c = c2r = nullptr;
     kernel_h = -1.0;
     n2 = 0;
   }
@@ -74,7 +109,8 @@ struct TsneFftRepulsion::Plans {
     if (size == n2) return;
     release();
     const size_t nr = static_cast<size_t>(size) * static_cast<size_t>(size);
-    const size_t nc = static_cast<size_t>(size) * static_cast<size_t>(size / 2 + 1);
+    const int nh = size / 2 + 1;
+    const size_t nc = static_cast<size_t>(size) * static_cast<size_t>(nh);
     for (auto*& p : real) p = static_cast<double*>(fftw_malloc(sizeof(double) * nr));
     for (auto*& p : spec) p = static_cast<fftw_complex*>(fftw_malloc(sizeof(fftw_complex) * nc));
     for (auto*& p : kspec) p = static_cast<fftw_complex*>(fftw_malloc(sizeof(fftw_complex) * nc));
@@ -86,10 +122,77 @@ struct TsneFftRepulsion::Plans {
       if (!p) throw Error("tsne: out of memory for the FFT grid");
     // FFTW_ESTIMATE neither touches the arrays nor depends on timing, so the
     // plans (and the results) are the same on every run.
+    const unsigned flags = FFTW_ESTIMATE | FFTW_UNALIGNED;
     r2c = fftw_plan_dft_r2c_2d(size, size, real[0], spec[0], FFTW_ESTIMATE);
-    c2r = fftw_plan_dft_c2r_2d(size, size, spec[0], real[0], FFTW_ESTIMATE);
-    if (!r2c || !c2r) throw Error("tsne: FFTW could not plan the transforms");
+    const int m = size / 2;
+    int len = size;
+    auto batch = [&](Pass& ps, int total, auto&& make) {
+      ps.total = total;
+      ps.full = make(kChunk);
+      if (total % kChunk) ps.rem = make(total % kChunk);
+      if (!ps.full || (total % kChunk && !ps.rem)) throw Error("tsne: FFTW could not plan the transforms");
+    };
+    batch(row_fwd, m, [&](int k) {
+      return fftw_plan_many_dft_r2c(1, &len, k, real[0], nullptr, 1, size, spec[0], nullptr, 1, nh, flags);
+    });
+    batch(col_fwd, nh, [&](int k) {
+      return fftw_plan_many_dft(1, &len, k, spec[0], nullptr, nh, 1, spec[0], nullptr, nh, 1, FFTW_FORWARD, flags);
+    });
+    batch(col_inv, nh, [&](int k) {
+      return fftw_plan_many_dft(1, &len, k, spec[0], nullptr, nh, 1, spec[0], nullptr, nh, 1, FFTW_BACKWARD, flags);
+    });
+    batch(row_inv, m, [&](int k) {
+      return fftw_plan_many_dft_c2r(1, &len, k, spec[0], nullptr, 1, nh, real[0], nullptr, 1, size, flags);
+    });
+    if (!r2c) throw Error("tsne: FFTW could not plan the transforms");
     n2 = size;
+  }
+  // Forward transforms of the charge grids g (rows ≥ m of real[g] unused).
+  void forward(int n_grids) {
+    const int m = n2 / 2, nh = n2 / 2 + 1;
+    const int rc = row_fwd.n_chunks(), cc = col_fwd.n_chunks();
+    parallel_for(
+        n_grids * rc,
+        [&](int64_t t) {
+          const int g = static_cast<int>(t / rc), c = static_cast<int>(t % rc);
+          fftw_execute_dft_r2c(row_fwd.plan(c), real[g] + static_cast<size_t>(c) * kChunk * n2,
+                               spec[g] + static_cast<size_t>(c) * kChunk * nh);
+          if (c == 0) {
+            // The zero rows' transforms are zero.
+            fftw_complex* z = spec[g] + static_cast<size_t>(m) * nh;
+            std::fill(&z[0][0], &z[0][0] + 2 * static_cast<size_t>(n2 - m) * nh, 0.0);
+          }
+        },
+        1);
+    parallel_for(
+        n_grids * cc,
+        [&](int64_t t) {
+          const int g = static_cast<int>(t / cc), c = static_cast<int>(t % cc);
+          fftw_complex* at = spec[g] + static_cast<size_t>(c) * kChunk;
+          fftw_execute_dft(col_fwd.plan(c), at, at);
+        },
+        1);
+  }
+  // Inverse transforms of spec[0..n_grids) into the first m rows of real[g].
+  void inverse(int n_grids) {
+    const int nh = n2 / 2 + 1;
+    const int rc = row_inv.n_chunks(), cc = col_inv.n_chunks();
+    parallel_for(
+        n_grids * cc,
+        [&](int64_t t) {
+          const int g = static_cast<int>(t / cc), c = static_cast<int>(t % cc);
+          fftw_complex* at = spec[g] + static_cast<size_t>(c) * kChunk;
+          fftw_execute_dft(col_inv.plan(c), at, at);
+        },
+        1);
+    parallel_for(
+        n_grids * rc,
+        [&](int64_t t) {
+          const int g = static_cast<int>(t / rc), c = static_cast<int>(t % rc);
+          fftw_execute_dft_c2r(row_inv.plan(c), spec[g] + static_cast<size_t>(c) * kChunk * nh,
+                               real[g] + static_cast<size_t>(c) * kChunk * n2);
+        },
+        1);
   }
   ~Plans() { release(); }
 };
@@ -130,8 +233,14 @@ double TsneFftRepulsion::operator()(std::span<const double> y, std::span<double>
   for (int k = 0; k < p; ++k)
     for (int l = 0; l < p; ++l)
       if (l != k) denom[k] *= t[k] - t[l];
-  std::vector<int32_t> box_x(static_cast<size_t>(n)), box_y(static_cast<size_t>(n));
-  std::vector<double> wx(static_cast<size_t>(n) * p), wy(static_cast<size_t>(n) * p);
+  std::vector<int32_t>& box_x = pl.box_x;
+  std::vector<int32_t>& box_y = pl.box_y;
+  std::vector<double>& wx = pl.wx;
+  std::vector<double>& wy = pl.wy;
+  box_x.resize(static_cast<size_t>(n));
+  box_y.resize(static_cast<size_t>(n));
+  wx.resize(static_cast<size_t>(n) * p);
+  wy.resize(static_cast<size_t>(n) * p);
   parallel_blocks(n, 1024, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
       for (int d = 0; d < 2; ++d) {
@@ -154,18 +263,21 @@ double TsneFftRepulsion::operator()(std::span<const double> y, std::span<double>
   // bucketed by box column so that each column's nodes are written by one
   // task, in point order: deterministic in parallel.
   const size_t grid = static_cast<size_t>(n2) * static_cast<size_t>(n2);
-  std::vector<int64_t> col_ptr(static_cast<size_t>(n_boxes) + 1, 0);
+  std::vector<int64_t>& col_ptr = pl.col_ptr;
+  col_ptr.assign(static_cast<size_t>(n_boxes) + 1, 0);
   for (int64_t i = 0; i < n; ++i) ++col_ptr[box_x[i] + 1];
   for (int b = 0; b < n_boxes; ++b) col_ptr[b + 1] += col_ptr[b];
-  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::vector<int64_t>& order = pl.order;
+  order.resize(static_cast<size_t>(n));
   {
-    std::vector<int64_t> next(col_ptr.begin(), col_ptr.end() - 1);
+    std::vector<int64_t>& next = pl.next;
+    next.assign(col_ptr.begin(), col_ptr.end() - 1);
     for (int64_t i = 0; i < n; ++i) order[next[box_x[i]]++] = i;
   }
   double* g0 = pl.real[0];
   double* gx = pl.real[1];
   double* gy = pl.real[2];
-  parallel_for(3, [&](int64_t c) { std::fill(pl.real[c], pl.real[c] + grid, 0.0); }, 1);
+  parallel_for(3, [&](int64_t c) { std::fill(pl.real[c], pl.real[c] + static_cast<size_t>(m) * n2, 0.0); }, 1);
   parallel_for(
       n_boxes,
       [&](int64_t b) {
@@ -208,7 +320,7 @@ double TsneFftRepulsion::operator()(std::span<const double> y, std::span<double>
     parallel_for(2, [&](int64_t c) { fftw_execute_dft_r2c(pl.r2c, pl.real[3 + c], pl.kspec[c]); }, 1);
     pl.kernel_h = h;
   }
-  parallel_for(3, [&](int64_t c) { fftw_execute_dft_r2c(pl.r2c, pl.real[c], pl.spec[c]); }, 1);
+  pl.forward(3);
 
   // Products: spec[3] ← Ŵ0·K̂ (Z), spec[0] ← Ŵ0·K̂², spec[1] ← Ŵx·K̂², spec[2] ← Ŵy·K̂².
   parallel_blocks(static_cast<int64_t>(nc), 8192, [&](int64_t s0, int64_t s1) {
@@ -224,14 +336,15 @@ double TsneFftRepulsion::operator()(std::span<const double> y, std::span<double>
       mul(pl.spec[2][s], pl.kspec[1][s], pl.spec[2][s]);
     }
   });
-  parallel_for(4, [&](int64_t c) { fftw_execute_dft_c2r(pl.c2r, pl.spec[c], pl.real[c]); }, 1);
+  pl.inverse(4);
 
   // Interpolate the potentials back to the points.
   const double* u0 = pl.real[0];
   const double* ux = pl.real[1];
   const double* uy = pl.real[2];
   const double* uz = pl.real[3];
-  std::vector<double> z_point(static_cast<size_t>(n));
+  std::vector<double>& z_point = pl.z_point;
+  z_point.resize(static_cast<size_t>(n));
   parallel_blocks(n, 1024, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
       double s0 = 0.0, sx = 0.0, sy = 0.0, sz = 0.0;

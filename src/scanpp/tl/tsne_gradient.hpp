@@ -24,6 +24,8 @@ struct TsneP {
   std::vector<int64_t> indptr;
   std::vector<int32_t> indices;
   std::vector<double> values;
+  double sum_p = 0.0;        // Σ p_ij
+  double sum_p_log_p = 0.0;  // Σ p_ij ln p_ij over the positive entries (constant over the optimisation)
 };
 // CSR/CSC, any float dtype, square; ValueError otherwise or for negative or
 // non-finite values.
@@ -37,19 +39,40 @@ double tsne_attraction(const TsneP& P, std::span<const double> y, std::span<doub
 // O(n²) over all pairs.
 double tsne_repulsion_exact(std::span<const double> y, std::span<double> rep);
 
-// Barnes–Hut on a quadtree: a cell is summarised by its centre of mass when it
-// is a leaf or (side length)² / (distance to its centre of mass)² < θ².
+// Barnes–Hut on a quadtree of the points sorted by Morton code, traversed by
+// leaf groups of up to 8 points: a node is summarised by its centre of mass
+// when (longest side of its points' box)² < θ² (distance from that centre to
+// the group's box)², which implies the per-point criterion for every point
+// of the group; opened leaves interact point by point (exactly). Holds its
+// buffers between calls (not thread-safe itself; the traversal runs in
+// parallel). ValueError for a non-finite coordinate.
+class TsneBarnesHut {
+ public:
+  explicit TsneBarnesHut(double theta = 0.5);
+  ~TsneBarnesHut();
+  TsneBarnesHut(const TsneBarnesHut&) = delete;
+  TsneBarnesHut& operator=(const TsneBarnesHut&) = delete;
+  double operator()(std::span<const double> y, std::span<double> rep);
+
+ private:
+  struct Tree;
+  double theta_;
+  std::unique_ptr<Tree> tree_;
+};
+
 double tsne_repulsion_barnes_hut(std::span<const double> y, std::span<double> rep, double theta = 0.5);
 
 // FIt-SNE's interpolation: the square box around the points is cut into
 // n_boxes² boxes (min_boxes across for small embeddings, else boxes of width 1
-// as FIt-SNE's one interval per unit, their count rounded up to an
-// FFT-friendly size and capped at 400), with p = 3 equispaced Lagrange nodes
+// as FIt-SNE's one interval per unit, their count rounded up to a 5-smooth
+// size; beyond 400 units, boxes wider than 1 on a ladder of quarter powers
+// of two so the kernel's spectrum is not recomputed every call), with p = 3 equispaced Lagrange nodes
 // per box and dimension; charges are spread to the nodes, convolved with K
 // (for Z) and K² (for the forces, charges 1, x, y) by FFT on the zero-padded
-// 2m x 2m grid, and interpolated back. Holds FFTW plans and the kernel's
-// spectrum between calls (not thread-safe itself; the transforms of one call
-// run in parallel).
+// 2m x 2m grid (as 1-D passes that skip the padding's zero rows), and
+// interpolated back. Holds FFTW plans, the kernel's spectrum and scratch
+// between calls (not thread-safe itself; the transforms of one call run in
+// parallel over fixed chunks of rows and columns).
 class TsneFftRepulsion {
  public:
   explicit TsneFftRepulsion(int n_interpolation_points = 3, int min_boxes = 50);

@@ -43,10 +43,10 @@ constexpr int64_t kBlock = 4096;
 
 class Objective {
  public:
-  Objective(const TsneP& P, TsneMethod method, double theta) : P_(P), method_(method), theta_(theta) {
+  Objective(const TsneP& P, TsneMethod method, double theta) : P_(P), method_(method), bh_(theta) {
     attr_.resize(static_cast<size_t>(2 * P.n));
     rep_.resize(attr_.size());
-    for (double v : P.values) sum_p_ += v;
+    sum_p_ = P.sum_p;
   }
 
   // Fills the attraction and repulsion buffers and returns Z; *error gets
@@ -57,7 +57,7 @@ class Objective {
     switch (method_) {
       case TsneMethod::Exact: Z = tsne_repulsion_exact(y, rep_); break;
       case TsneMethod::Fft: Z = fft_(y, rep_); break;
-      default: Z = tsne_repulsion_barnes_hut(y, rep_, theta_); break;
+      default: Z = bh_(y, rep_); break;
     }
     Z = std::max(Z, std::numeric_limits<double>::min());
     // Σ p' ln(p' Z / K) with p' = e·p: e (Σ p ln(p/K) + (ln e + ln Z) Σ p).
@@ -77,10 +77,10 @@ class Objective {
  private:
   const TsneP& P_;
   TsneMethod method_;
-  double theta_;
   double sum_p_ = 0.0;
   std::vector<double> attr_, rep_;
   TsneFftRepulsion fft_;
+  TsneBarnesHut bh_;
 };
 
 struct Phase {
@@ -176,9 +176,7 @@ double tsne_kl_divergence(const SparseMatrix& P_in, const Array& embedding) {
   std::vector<double> attr(y.size()), rep(y.size());
   const double a = tsne_attraction(P, y, attr, true);
   const double Z = tsne_repulsion_exact(y, rep);
-  double sum_p = 0.0;
-  for (double v : P.values) sum_p += v;
-  return a + std::log(Z) * sum_p;
+  return a + std::log(Z) * P.sum_p;
 }
 
 }  // namespace scanpp::tl

@@ -144,7 +144,7 @@ __attribute__((always_inline)) inline void run_block_scalar(const uint32_t* ops,
 // (std::fma is then one instruction instead of a libm call; the result is
 // the same either way, as fma is correctly rounded).
 #define SCANPP_SCALAR_BLOCK(NAME, DIM)                                                                     \
-  __attribute__((target_clones("arch=haswell", "default"))) void NAME(                                    \
+  __attribute__((target_clones("fma", "default"))) void NAME(                                             \
       const uint32_t* ops, const int32_t* start, int64_t v0, int64_t nv, const float* old, float* out,    \
       const Consts& c, int dim) {                                                                          \
     run_block_scalar<DIM>(ops, start, v0, nv, old, out, c, dim);                                           \
