@@ -81,6 +81,17 @@ std::optional<Geometry> geometry(hid_t dset, hid_t dcpl, size_t elem) {
   return g;
 }
 
+// Row-major strides, in elements, of the whole array (astr) and of one
+// chunk (cstr).
+void element_strides(const Geometry& g, hsize_t* astr, hsize_t* cstr) {
+  const int r = g.rank;
+  astr[r - 1] = cstr[r - 1] = 1;
+  for (int k = r - 2; k >= 0; --k) {
+    astr[k] = astr[k + 1] * g.dims[k + 1];
+    cstr[k] = cstr[k + 1] * g.chunk[k + 1];
+  }
+}
+
 // Steps idx over the runs of a chunk (every axis but the last, odometer
 // order); false after the last run.
 bool next_run(hsize_t* idx, const hsize_t* ext, int r) {
@@ -103,11 +114,7 @@ void gather_chunk(const Geometry& g, const hsize_t* off, const std::byte* arr, s
   }
   // Strides in elements, then an odometer over every axis but the last.
   hsize_t astr[H5S_MAX_RANK], cstr[H5S_MAX_RANK], idx[H5S_MAX_RANK] = {};
-  astr[r - 1] = cstr[r - 1] = 1;
-  for (int k = r - 2; k >= 0; --k) {
-    astr[k] = astr[k + 1] * g.dims[k + 1];
-    cstr[k] = cstr[k + 1] * g.chunk[k + 1];
-  }
+  element_strides(g, astr, cstr);
   const size_t run = ext[r - 1] * g.elem;
   while (true) {
     hsize_t ai = off[r - 1], ci = 0;
@@ -399,11 +406,7 @@ void scatter_rows(const Geometry& g, const hsize_t* off, const std::byte* chunk,
   hsize_t ext[H5S_MAX_RANK], astr[H5S_MAX_RANK], cstr[H5S_MAX_RANK], idx[H5S_MAX_RANK] = {};
   for (int k = 0; k < r; ++k) ext[k] = std::min(g.chunk[k], g.dims[k] - off[k]);
   ext[0] = hi - lo;
-  astr[r - 1] = cstr[r - 1] = 1;
-  for (int k = r - 2; k >= 0; --k) {
-    astr[k] = astr[k + 1] * g.dims[k + 1];
-    cstr[k] = cstr[k + 1] * g.chunk[k + 1];
-  }
+  element_strides(g, astr, cstr);
   // Along axis 0 both sides start at row lo; the last axis is one memcpy.
   const size_t run = ext[r - 1] * g.elem;
   while (true) {

@@ -164,12 +164,7 @@ HvgResult highly_variable_genes(AnnData& meta, const RowBlockSource& x, const Hi
     throw ValueError("highly_variable_genes: subset the backed X with pp::backed::subset (the pipeline step does)");
   const HvgContext ctx = detail::hvg_context(meta, opts);
   HvgResult r = highly_variable_genes(x, opts, ctx, blocks);
-  if (!opts.inplace) return r;
-  Dict hvg;
-  hvg["flavor"] = std::string(hvg_flavor_name(opts.flavor));
-  meta.uns["hvg"] = Element(std::move(hvg));
-  const DataFrame df = r.to_frame(meta.var_names());
-  for (const auto& [name, col] : df.columns()) meta.var.set(name, col);
+  if (opts.inplace) detail::store_hvg(meta, r, opts);
   return r;
 }
 

@@ -1,8 +1,6 @@
 // pp.pca on a row-block source. Gather mode collects the used genes and runs
 // the in-memory kernel; streaming mode keeps X on disk and runs the Lanczos
 // iteration on an operator whose every product is one pass over the blocks.
-#include <Spectra/SymEigsSolver.h>
-
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -188,133 +186,16 @@ class StreamingOperator : public CenteredOperator {
   std::vector<int64_t> genes_;  // the used genes, increasing
 };
 
-struct GeneSideOp {
-  using Scalar = double;
-  const CenteredOperator* A;
-  Eigen::Index rows() const { return A->p(); }
-  Eigen::Index cols() const { return A->p(); }
-  mutable int64_t calls = 0;
-  void perform_op(const double* x, double* y) const {
-    ++calls;
-    A->gram_p(x, y);
-  }
-};
-struct CellSideOp {
-  using Scalar = double;
-  const CenteredOperator* A;
-  Eigen::Index rows() const { return A->n(); }
-  Eigen::Index cols() const { return A->n(); }
-  mutable int64_t calls = 0;
-  void perform_op(const double* x, double* y) const {
-    ++calls;
-    A->gram_n(x, y);
-  }
-};
-
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-template <class Op>
-void lanczos(Op& op, int64_t k, uint64_t seed, Eigen::VectorXd& evals, Eigen::MatrixXd& evecs, int64_t& calls) {
-  const int64_t d = op.rows();
-  // ARPACK's (and scipy's svds') default subspace size.
-  const int64_t ncv = std::min<int64_t>(d, std::max<int64_t>(2 * k + 1, 20));
-  Spectra::SymEigsSolver<Op> solver(op, k, ncv);
-  Eigen::VectorXd v0(d);
-  for (int64_t i = 0; i < d; ++i)
-    v0[i] = 2.0 * ((static_cast<double>(mix(mix(seed) ^ mix(static_cast<uint64_t>(i))) >> 11) + 0.5) * 0x1.0p-53) - 1.0;
-  solver.init(v0.data());
-  solver.compute(Spectra::SortRule::LargestAlge, 1000, 1e-10);
-  if (solver.info() != Spectra::CompInfo::Successful) throw Error("pca: the Lanczos eigensolver did not converge");
-  evals = solver.eigenvalues().cwiseMax(0.0);
-  evecs = solver.eigenvectors();
-  calls = op.calls;
-}
-
-template <class Fill>
-Array make_array(DType dtype, std::vector<int64_t> shape, Fill&& fill) {
-  Array a(dtype, std::move(shape));
-  if (dtype == DType::Float32) {
-    auto s = a.as<float>();
-    for (size_t i = 0; i < s.size(); ++i) s[i] = static_cast<float>(fill(static_cast<int64_t>(i)));
-  } else if (dtype == DType::Float64) {
-    auto s = a.as<double>();
-    for (size_t i = 0; i < s.size(); ++i) s[i] = fill(static_cast<int64_t>(i));
-  } else {
-    throw ValueError("pca: output dtype must be float32 or float64");
-  }
-  return a;
-}
-
 PcaResult streaming_pca(const RowBlockSource& x, const std::vector<int64_t>& genes, const PcaOptions& opt,
                         const RowBlockOptions& blocks) {
   if (!opt.zero_center) throw ValueError("pca: streaming PCA needs zero_center=true");
   if (opt.svd_solver && *opt.svd_solver != PcaSolver::Arpack && *opt.svd_solver != PcaSolver::Lobpcg)
     throw ValueError(std::string("pca: streaming PCA runs the Lanczos (arpack) solver, not '") +
                      pca_solver_name(*opt.svd_solver) + "'");
-  if (opt.chunked) throw ValueError("pca: chunked=True (IncrementalPCA) is not implemented in scanpp");
-  if (opt.dtype != DType::Float32 && opt.dtype != DType::Float64)
-    throw ValueError("pca: dtype must be float32 or float64");
   const StreamingOperator A(x, genes, blocks);
-  const int64_t n = A.n(), p = A.p();
-  const int64_t min_dim = std::min(n, p);
-  if (min_dim < 2)
-    throw ValueError("pca: needs at least 2 cells and 2 genes, got " + std::to_string(n) + " x " + std::to_string(p));
-  const int64_t k = opt.n_comps ? *opt.n_comps : (min_dim <= 50 ? min_dim - 1 : 50);
-  if (k < 1) throw ValueError("pca: n_comps must be at least 1, got " + std::to_string(k));
-  if (k >= min_dim)
-    throw ValueError("pca: n_comps=" + std::to_string(k) + " must be below min(n_obs, n_vars)=" +
-                     std::to_string(min_dim) + " for svd_solver 'arpack'");
-  Eigen::VectorXd s2;
-  Eigen::MatrixXd V, scores;
-  int64_t calls = 0;
-  if (p <= n) {
-    GeneSideOp op{&A};
-    lanczos(op, k, opt.random_state, s2, V, calls);
-    scores = A.mul(V);
-  } else {
-    Eigen::MatrixXd U;
-    CellSideOp op{&A};
-    lanczos(op, k, opt.random_state, s2, U, calls);
-    scores = U;
-    for (int64_t c = 0; c < k; ++c) scores.col(c) *= std::sqrt(s2[c]);
-    V = A.tmul(U);
-    for (int64_t c = 0; c < k; ++c) {
-      const double s = std::sqrt(s2[c]);
-      if (s > 0) V.col(c) /= s;
-      else V.col(c).setZero();
-    }
-  }
-  // scikit-learn 1.2's svd_flip(u_based_decision=True): the largest |score| (first on ties) is positive.
-  for (int64_t c = 0; c < k; ++c) {
-    Eigen::Index imax = 0;
-    double best = -1;
-    for (Eigen::Index i = 0; i < scores.rows(); ++i)
-      if (std::abs(scores(i, c)) > best) {
-        best = std::abs(scores(i, c));
-        imax = i;
-      }
-    if (scores(imax, c) < 0) {
-      scores.col(c) *= -1.0;
-      V.col(c) *= -1.0;
-    }
-  }
-  const DType compute = x.dtype() == DType::Float32 ? DType::Float32 : DType::Float64;
-  const double dof = static_cast<double>(n - 1);
-  const double total = A.column_ss().sum() / dof;
-  PcaResult res;
-  res.solver = PcaSolver::Arpack;
-  res.n_operations = calls;
-  res.scores = make_array(opt.dtype, {n, k}, [&](int64_t i) { return scores(i / k, i % k); });
-  res.components = make_array(compute, {k, p}, [&](int64_t i) { return V(i % p, i / p); });
-  res.variance = make_array(compute, {k}, [&](int64_t c) { return s2[c] / dof; });
-  res.variance_ratio = make_array(compute, {k}, [&](int64_t c) { return total > 0 ? s2[c] / dof / total : 0.0; });
-  res.mean.assign(A.mean().data(), A.mean().data() + p);
-  return res;
+  // Not in memory: the in-memory kernel's sparse-matrix route (Lanczos,
+  // or the dense eigensolver below 257 cells or genes).
+  return pca_detail::pca_on_operator(A, true, x.dtype() == DType::Float32 ? DType::Float32 : DType::Float64, opt);
 }
 
 }  // namespace

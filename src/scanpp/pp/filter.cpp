@@ -65,22 +65,8 @@ FilterResult filter_axis(const Rows& v, const Threshold& t, bool by_rows) {
     });
   } else if (t.by_count_of_positive) {
     // Per-gene counts in integer per-block partials (cheaper than double slots).
-    const int64_t n = v.n_rows;
-    const size_t p = static_cast<size_t>(v.n_cols);
-    const int64_t block = row_block_size(n);
-    const int64_t nblocks = n == 0 ? 0 : (n + block - 1) / block;
-    std::vector<std::vector<uint32_t>> parts(static_cast<size_t>(nblocks));
-    parallel_blocks(n, block, [&](int64_t a, int64_t b) {
-      std::vector<uint32_t> cnt(p, 0);
-      for (int64_t r = a; r < b; ++r) {
-        const RowRef<T> row = row_ref(v, r);
-        for (int64_t j = 0; j < row.len; ++j) cnt[static_cast<size_t>(row.col(j))] += to_double(row.x[j]) > 0 ? 1u : 0u;
-      }
-      parts[static_cast<size_t>(a / block)] = std::move(cnt);
-    });
-    std::vector<int64_t> total(p, 0);
-    for (const auto& part : parts)
-      for (size_t c = 0; c < p; ++c) total[c] += part[c];
+    const std::vector<int64_t> total = column_accumulate<uint32_t, int64_t>(
+        v, 1, {}, [](int64_t c, T x, uint32_t* slots) { slots[c] += to_double(x) > 0 ? 1u : 0u; });
     number.assign(total.begin(), total.end());
   } else {
     number = column_accumulate(v, 1, {}, [&](int64_t c, T x, double* slots) { slots[c] += to_double(x); });

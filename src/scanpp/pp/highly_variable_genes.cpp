@@ -323,6 +323,14 @@ HvgContext hvg_context(const AnnData& adata, const HighlyVariableGenesOptions& o
   return ctx;
 }
 
+void store_hvg(AnnData& adata, const HvgResult& r, const HighlyVariableGenesOptions& opts) {
+  Dict hvg;
+  hvg["flavor"] = std::string(hvg_flavor_name(opts.flavor));
+  adata.uns["hvg"] = Element(std::move(hvg));
+  const DataFrame df = r.to_frame(adata.var_names());
+  for (const auto& [name, col] : df.columns()) adata.var.set(name, col);
+}
+
 }  // namespace detail
 
 HvgFlavor hvg_flavor_from_string(const std::string& s) {
@@ -385,11 +393,7 @@ HvgResult highly_variable_genes(AnnData& adata, const HighlyVariableGenesOptions
   else if (x.is<Array>()) r = highly_variable_genes(x.get<Array>(), opts, ctx);
   else throw ValueError(std::string("highly_variable_genes: the expression matrix is a ") + x.kind());
   if (!opts.inplace) return r;
-  Dict hvg;
-  hvg["flavor"] = std::string(hvg_flavor_name(opts.flavor));
-  adata.uns["hvg"] = Element(std::move(hvg));
-  const DataFrame df = r.to_frame(adata.var_names());
-  for (const auto& [name, col] : df.columns()) adata.var.set(name, col);
+  store_hvg(adata, r, opts);
   if (opts.subset) adata.subset_inplace(std::nullopt, indices_from_mask(r.highly_variable));
   return r;
 }

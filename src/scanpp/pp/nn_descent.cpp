@@ -16,6 +16,26 @@ namespace scanpp::pp {
 
 namespace {
 
+// g.keys/g.indices (n x k_out) row by row: fill(i, row) writes row i's
+// `width` candidates, which are ordered by (key, index) and cut to k_out.
+template <class Fill>
+void fill_sorted_rows(NNGraph& g, int64_t n, int width, int k_out, Fill&& fill) {
+  g.indices.resize(static_cast<size_t>(n) * static_cast<size_t>(k_out));
+  g.keys.resize(g.indices.size());
+  parallel_blocks(n, 1024, [&](int64_t a, int64_t b) {
+    std::vector<std::pair<float, int32_t>> row(static_cast<size_t>(width));
+    for (int64_t i = a; i < b; ++i) {
+      fill(i, row.data());
+      std::sort(row.begin(), row.end());
+      const size_t o = static_cast<size_t>(i) * static_cast<size_t>(k_out);
+      for (int s = 0; s < k_out; ++s) {
+        g.keys[o + static_cast<size_t>(s)] = row[static_cast<size_t>(s)].first;
+        g.indices[o + static_cast<size_t>(s)] = row[static_cast<size_t>(s)].second;
+      }
+    }
+  });
+}
+
 // An empty heap slot sorts after every real entry: (infinity, INT32_MAX).
 constexpr int32_t kEmpty = std::numeric_limits<int32_t>::max();
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -340,19 +360,8 @@ class Builder {
     g.n = n_;
     g.k = k_out;
     g.rounds = rounds;
-    g.indices.resize(static_cast<size_t>(n_) * static_cast<size_t>(k_out));
-    g.keys.resize(g.indices.size());
-    parallel_blocks(n_, 1024, [&](int64_t a, int64_t b) {
-      std::vector<std::pair<float, int32_t>> row(static_cast<size_t>(K_));
-      for (int64_t i = a; i < b; ++i) {
-        for (int s = 0; s < K_; ++s) row[static_cast<size_t>(s)] = {key_[slot(i, s)], idx_[slot(i, s)]};
-        std::sort(row.begin(), row.end());
-        const size_t o = static_cast<size_t>(i) * static_cast<size_t>(k_out);
-        for (int s = 0; s < k_out; ++s) {
-          g.keys[o + static_cast<size_t>(s)] = row[static_cast<size_t>(s)].first;
-          g.indices[o + static_cast<size_t>(s)] = row[static_cast<size_t>(s)].second;
-        }
-      }
+    fill_sorted_rows(g, n_, K_, k_out, [&](int64_t i, std::pair<float, int32_t>* row) {
+      for (int s = 0; s < K_; ++s) row[s] = {key_[slot(i, s)], idx_[slot(i, s)]};
     });
     return g;
   }
@@ -566,22 +575,10 @@ NNGraph nn_descent(const float* x, int64_t n, int d, int k, NNDescentMetric metr
   out.n = n;
   out.k = k;
   out.rounds = g.rounds;
-  out.indices.resize(g.indices.size());
-  out.keys.resize(g.keys.size());
-  parallel_blocks(n, 1024, [&](int64_t a, int64_t b) {
-    std::vector<std::pair<float, int32_t>> row(static_cast<size_t>(k));
-    for (int64_t i = a; i < b; ++i) {
-      const size_t src = static_cast<size_t>(inv[static_cast<size_t>(i)]) * static_cast<size_t>(k);
-      for (int s = 0; s < k; ++s)
-        row[static_cast<size_t>(s)] = {g.keys[src + static_cast<size_t>(s)],
-                                       order[static_cast<size_t>(g.indices[src + static_cast<size_t>(s)])]};
-      std::sort(row.begin(), row.end());
-      const size_t dst = static_cast<size_t>(i) * static_cast<size_t>(k);
-      for (int s = 0; s < k; ++s) {
-        out.keys[dst + static_cast<size_t>(s)] = row[static_cast<size_t>(s)].first;
-        out.indices[dst + static_cast<size_t>(s)] = row[static_cast<size_t>(s)].second;
-      }
-    }
+  fill_sorted_rows(out, n, k, k, [&](int64_t i, std::pair<float, int32_t>* row) {
+    const size_t src = static_cast<size_t>(inv[static_cast<size_t>(i)]) * static_cast<size_t>(k);
+    for (int s = 0; s < k; ++s)
+      row[s] = {g.keys[src + static_cast<size_t>(s)], order[static_cast<size_t>(g.indices[src + static_cast<size_t>(s)])]};
   });
   return out;
 }

@@ -244,7 +244,13 @@ Array make_array(DType dtype, std::vector<int64_t> shape, Fill&& fill) {
   return a;
 }
 
-PcaResult run(const CenteredOperator& A, bool is_sparse, DType compute_dtype, const PcaOptions& opt) {
+DType compute_dtype_of(DType t) { return t == DType::Float32 ? DType::Float32 : DType::Float64; }
+
+}  // namespace
+
+namespace pca_detail {
+
+PcaResult pca_on_operator(const CenteredOperator& A, bool is_sparse, DType compute_dtype, const PcaOptions& opt) {
   if (opt.chunked) throw ValueError("pca: chunked=True (IncrementalPCA) is not implemented in scanpp");
   if (opt.dtype != DType::Float32 && opt.dtype != DType::Float64)
     throw ValueError("pca: dtype must be float32 or float64");
@@ -328,9 +334,7 @@ PcaResult run(const CenteredOperator& A, bool is_sparse, DType compute_dtype, co
   return res;
 }
 
-DType compute_dtype_of(DType t) { return t == DType::Float32 ? DType::Float32 : DType::Float64; }
-
-}  // namespace
+}  // namespace pca_detail
 
 PcaResult pca(const Array& X, const PcaOptions& opt) {
   if (X.ndim() != 2) throw ValueError("pca: X must be a 2-D matrix");
@@ -339,7 +343,7 @@ PcaResult pca(const Array& X, const PcaOptions& opt) {
     return pca(Xf, opt);
   }
   auto A = pca_detail::make_dense_operator(X, opt.zero_center);
-  return run(*A, false, compute_dtype_of(X.dtype()), opt);
+  return pca_detail::pca_on_operator(*A, false, compute_dtype_of(X.dtype()), opt);
 }
 
 PcaResult pca(const SparseMatrix& X, const PcaOptions& opt) {
@@ -349,7 +353,7 @@ PcaResult pca(const SparseMatrix& X, const PcaOptions& opt) {
     return pca(Xf, opt);
   }
   auto A = pca_detail::make_sparse_operator(X, opt.zero_center);
-  return run(*A, true, compute_dtype_of(X.dtype()), opt);
+  return pca_detail::pca_on_operator(*A, true, compute_dtype_of(X.dtype()), opt);
 }
 
 PcaResult pca(const Element& X, const PcaOptions& opt) {

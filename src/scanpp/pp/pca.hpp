@@ -91,6 +91,15 @@ PcaResult pca(const Element& X, const PcaOptions& opt = {});
 // mask_var (when not None), layer (when given)}}.
 void pca(AnnData& adata, const PcaOptions& opt = {});
 
+namespace pca_detail {
+class CenteredOperator;
+// pp.pca's solver choice, decomposition, sign convention and variances on
+// any operator view of X (in memory or streamed from a backed file).
+// is_sparse: X is sparse or not held in memory (Scanpy's sparse solver
+// defaults; never the dense-only routes).
+PcaResult pca_on_operator(const CenteredOperator& A, bool is_sparse, DType compute_dtype, const PcaOptions& opt);
+}  // namespace pca_detail
+
 // Scanpy's _handle_mask_var on adata.var (for the AnnData-level functions of
 // every X source, in memory or backed): the mask, the value stored as
 // uns['pca']['params']['mask_var'] (nullopt for None) and the kept genes.

@@ -79,6 +79,9 @@ struct V3Passes {
 HvgResult seurat_v3_from_passes(int64_t n_cells, int64_t n_genes, const V3Passes& passes,
                                 const HighlyVariableGenesOptions& o, const HvgContext& ctx);
 
+// With inplace: uns['hvg'] = {'flavor': ...} and the result's var columns.
+void store_hvg(AnnData& adata, const HvgResult& r, const HighlyVariableGenesOptions& opts);
+
 // The kernel inputs an AnnData gives: uns['log1p']['base'] and, with
 // batch_key, the batch codes and gene names (KeyError/ValueError as Scanpy).
 HvgContext hvg_context(const AnnData& adata, const HighlyVariableGenesOptions& opts);

@@ -110,27 +110,27 @@ decltype(auto) with_rows(const Element& e, F&& f) {
 // Rows per block: a function of the row count only (at most 64 blocks).
 inline int64_t row_block_size(int64_t n) { return std::max<int64_t>(1024, (n + 63) / 64); }
 
-// Per-column accumulation: acc(col, value, double* slots) adds into
+// Per-column accumulation: acc(col, value, Slot* slots) adds into
 // slots[col * k + j]. Blocks of rows fill private partials which are summed
-// in block order, so 1 or N threads give identical bits. `rows` selects a
-// subset of rows (all when empty).
-template <class Rows, class Acc>
-std::vector<double> column_accumulate(const Rows& v, int k, std::span<const int64_t> rows, Acc&& acc) {
+// (as Total) in block order, so 1 or N threads give identical bits. `rows`
+// selects a subset of rows (all when empty). Integer slots suit counts.
+template <class Slot = double, class Total = Slot, class Rows, class Acc>
+std::vector<Total> column_accumulate(const Rows& v, int k, std::span<const int64_t> rows, Acc&& acc) {
   const bool all = rows.empty();
   const int64_t n = all ? v.n_rows : static_cast<int64_t>(rows.size());
   const size_t width = static_cast<size_t>(v.n_cols) * static_cast<size_t>(k);
   const int64_t block = row_block_size(n);
   const int64_t nblocks = n == 0 ? 0 : (n + block - 1) / block;
-  std::vector<std::vector<double>> parts(static_cast<size_t>(nblocks));
+  std::vector<std::vector<Slot>> parts(static_cast<size_t>(nblocks));
   parallel_blocks(n, block, [&](int64_t a, int64_t b) {
-    std::vector<double> slots(width, 0.0);
+    std::vector<Slot> slots(width, Slot{0});
     for (int64_t i = a; i < b; ++i) {
       const int64_t r = all ? i : rows[static_cast<size_t>(i)];
       v.row(r, [&](int64_t c, auto x) { acc(c, x, slots.data()); });
     }
     parts[static_cast<size_t>(a / block)] = std::move(slots);
   });
-  std::vector<double> out(width, 0.0);
+  std::vector<Total> out(width, Total{0});
   for (const auto& p : parts)
     for (size_t j = 0; j < width; ++j) out[j] += p[j];
   return out;
