@@ -3,6 +3,8 @@
 // memory stop with an error naming them, and the input is never changed.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "backed_support.hpp"
 #include "scanpp/io/h5ad.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
@@ -71,6 +73,11 @@ TEST(BackedPipeline, StepsNeedingXInMemoryFailClearly) {
   EXPECT_THROW(pipeline::run_yaml("- read: {path: '" + in + "', backed: w}\n", "x.yaml", {.verbose = false}), InputError);
   EXPECT_THROW(pipeline::run_yaml("- read: {path: '" + in + "', backed: r, block_mb: -1}\n", "x.yaml", {.verbose = false}),
                InputError);
+  EXPECT_THROW(pipeline::run_yaml("- read: {path: '" + in + "', backed: r}\n- write: {path: '" + dir.file("w.h5ad") +
+                                      "', compression: lzf}\n",
+                                  "x.yaml", {.verbose = false}),
+               InputError);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("w.h5ad")));
   // A pipeline with -o streams the backed result.
   pipeline::run_yaml("- read: {path: '" + in + "', backed: r}\n- pp.log1p: {}\n", "x.yaml",
                      {.output = dir.file("o.h5ad"), .verbose = false});

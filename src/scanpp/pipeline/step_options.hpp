@@ -1,5 +1,5 @@
 #pragma once
-// Parameter parsers of the pp steps whose parameters the backed steps
+// Parameter parsers of the steps whose parameters the backed steps
 // (steps_backed.cpp) read too, so both accept and check the same names.
 #include "scanpp/pipeline/pipeline.hpp"
 #include "scanpp/pp/calculate_qc_metrics.hpp"
@@ -17,5 +17,7 @@ pp::FilterGenesOptions filter_genes_step_options(Params& p);
 pp::NormalizeTotalOptions normalize_total_step_options(Params& p);
 pp::HighlyVariableGenesOptions hvg_step_options(Params& p);
 pp::PcaOptions pca_step_options(Params& p);
+// write's `compression` ('none' or 'gzip'): the gzip level, or -1 for none.
+int write_compression_level(Params& p);
 
 }  // namespace scanpp::pipeline

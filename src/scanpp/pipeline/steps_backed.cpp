@@ -58,9 +58,9 @@ std::map<std::string, BackedFactory> backed_steps() {
   std::map<std::string, BackedFactory> s;
   s["write"] = [](Params& p) -> BackedFn {
     const auto path = p.required<std::string>("path");
-    const bool gzip = p.get<std::string>("compression", "none") == "gzip";
+    const int level = write_compression_level(p);
     return [=](AnnData& ad, BackedX& b) {
-      bk::write_h5ad_from_blocks(ad, *b.x, path, {.compression = gzip ? 4 : -1}, b.blocks);
+      bk::write_h5ad_from_blocks(ad, *b.x, path, {.compression = level}, b.blocks);
     };
   };
   s["subset"] = [](Params& p) -> BackedFn {

@@ -2,6 +2,7 @@
 // freezing raw, setting uns entries and subsetting by expressions.
 #include "scanpp/io/read.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
+#include "scanpp/pipeline/step_options.hpp"
 
 namespace scanpp::pipeline {
 
@@ -43,9 +44,8 @@ void add_builtin_steps(StepTable& t) {
   };
   t["write"] = [](Params& p) -> StepFn {
     const auto path = p.required<std::string>("path");
-    const auto comp = p.get<std::string>("compression", "none");
-    if (comp != "none" && comp != "gzip") p.fail("compression must be 'none' or 'gzip'");
-    return [=](AnnData& ad) { io::write(ad, path, {.compression = comp == "gzip" ? 4 : -1}); };
+    const int level = write_compression_level(p);
+    return [=](AnnData& ad) { io::write(ad, path, {.compression = level}); };
   };
   t["annotate"] = [](Params& p) -> StepFn {
     auto var = p.opt<std::string>("var");
@@ -79,6 +79,12 @@ void add_builtin_steps(StepTable& t) {
       ad.subset_inplace(oi, vi);
     };
   };
+}
+
+int write_compression_level(Params& p) {
+  const auto comp = p.get<std::string>("compression", "none");
+  if (comp != "none" && comp != "gzip") p.fail("compression must be 'none' or 'gzip'");
+  return comp == "gzip" ? 4 : -1;
 }
 
 }  // namespace scanpp::pipeline
