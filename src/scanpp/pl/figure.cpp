@@ -13,6 +13,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/io/atomic_file.hpp"
+#include "scanpp/pl/png_writer.hpp"
 
 namespace scanpp::pl {
 
@@ -374,9 +375,8 @@ void Figure::save() {
   if (saved_) throw ValueError("figure '" + path_ + "' was already saved");
   if (format_ == Format::PNG) {
     cairo_surface_flush(surface_);
-    const cairo_status_t st = cairo_surface_write_to_png(surface_, file_->temp_path().c_str());
-    if (st != CAIRO_STATUS_SUCCESS)
-      throw InputError(path_, "", std::string("cannot write the PNG: ") + cairo_status_to_string(st));
+    write_png(file_->temp_path(), cairo_image_surface_get_data(surface_), cairo_image_surface_get_width(surface_),
+              cairo_image_surface_get_height(surface_), cairo_image_surface_get_stride(surface_));
   } else {
     cairo_destroy(cr_);
     cr_ = nullptr;

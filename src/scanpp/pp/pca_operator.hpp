@@ -23,7 +23,8 @@ using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 // Row blocks whose size depends only on n (never on the thread count).
 struct RowChunks {
   int64_t n = 0, size = 1, count = 0;
-  explicit RowChunks(int64_t n_rows, int64_t min_rows = 512, int64_t max_chunks = 64);
+  // Chunk sizes are rounded up to a multiple of `multiple` rows.
+  explicit RowChunks(int64_t n_rows, int64_t min_rows = 512, int64_t max_chunks = 64, int64_t multiple = 1);
   int64_t begin(int64_t c) const { return c * size; }
   int64_t end(int64_t c) const { return std::min(n, (c + 1) * size); }
 };
