@@ -323,7 +323,11 @@ void list_updates(const Graph& g, const Params& p, Schedule& s, int epoch, int64
   const double next_epoch = epoch + 1;
   const bool negatives = p.negative_sample_rate > 0;
   const uint64_t seed_key = random::hash3(p.seed, 0, kNegativeStream);
-  std::vector<int32_t> due_edges(static_cast<size_t>(s.max_out_degree));
+  // Per-thread scratch, kept across the epochs' calls.
+  thread_local std::vector<int32_t> due_edges;
+  thread_local std::vector<int64_t> n_neg;
+  due_edges.resize(static_cast<size_t>(s.max_out_degree));
+  n_neg.resize(static_cast<size_t>(s.max_out_degree));
 
   start.resize(static_cast<size_t>(v1 - v0 + 1));
   size_t w = 0, cap = ops.size();
@@ -356,13 +360,21 @@ void list_updates(const Graph& g, const Params& p, Schedule& s, int epoch, int64
       due_edges[n_due] = static_cast<int32_t>(e - row0);
       n_due += due[e];
     }
+    // umap-learn's negative-sample counts, in a loop of their own: the
+    // divisions are independent there and overlap, where inside the loop
+    // below each one stalled the branches that depend on it.
+    if (negatives)
+      for (int32_t c = 0; c < n_due; ++c) {
+        const int64_t e = row0 + due_edges[c];
+        n_neg[c] = static_cast<int64_t>((epoch - next_neg[e]) / eps_neg[e]);
+      }
     for (int32_t c = 0; c < n_due; ++c) {
       const int64_t e = row0 + due_edges[c];
       const uint32_t k = static_cast<uint32_t>(tail[e]);
       o[w] = kAttractBit | k;
       w += k != static_cast<uint32_t>(j);  // a self-loop attracts nothing
       if (!negatives) continue;
-      const int64_t m = static_cast<int64_t>((epoch - next_neg[e]) / eps_neg[e]);
+      const int64_t m = n_neg[c];
       if (m <= 0) continue;
       ensure(degree + static_cast<size_t>(m));
       // One stream per (epoch, edge): a bijective mix of a unique counter.
