@@ -7,7 +7,6 @@
 //     2,000 sampled cells. (bench_nn_descent times the index alone, also on
 //     neurons10k and on a saved X_pca.)
 // Usage: bench_neighbors [shared_dir] [n_points]
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "../tests/knn_test_data.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/npy.hpp"
@@ -26,29 +26,8 @@ using namespace scanpp;
 
 namespace {
 
-// Process CPU seconds (all threads): meaningful on a machine shared with
-// other jobs, where wall time is not.
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-template <class F>
-double median_seconds(int reps, F&& f) {
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(seconds_since(t0));
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
 }
 
 }  // namespace
@@ -63,13 +42,13 @@ int main(int argc, char** argv) {
   const Array pca = io::read_npy(shared_dir + "/golden/pbmc3k/X_pca.npy");
   const Array x40 = knn_test_data::first_cols(pca, 40);
   pp::KnnResult knn;
-  double c0 = cpu_seconds();
-  const double t_knn = median_seconds(5, [&] { knn = pp::knn(x40, 10); });
-  const double c_knn = (cpu_seconds() - c0) / 5;
+  double c0 = bench::cpu_now();
+  const double t_knn = bench::median_time(5, [&] { knn = pp::knn(x40, 10); }).wall;
+  const double c_knn = (bench::cpu_now() - c0) / 5;
   SparseMatrix conn;
-  const double t_conn = median_seconds(5, [&] { conn = pp::umap_connectivities(knn); });
+  const double t_conn = bench::median_time(5, [&] { conn = pp::umap_connectivities(knn); }).wall;
   pp::NeighborsResult res;
-  const double t_all = median_seconds(5, [&] { res = pp::compute_neighbors(x40, {.n_neighbors = 10}); });
+  const double t_all = bench::median_time(5, [&] { res = pp::compute_neighbors(x40, {.n_neighbors = 10}); }).wall;
   std::printf("pbmc3k 2638 x 40, k=10, exact: knn %.4f s, umap connectivities %.4f s, compute_neighbors %.4f s "
               "(median of 5 wall; knn CPU %.4f s per run; Scanpy 1.11: 0.1 s compiled, 4.4 s cold)\n",
               t_knn, t_conn, t_all, c_knn);
@@ -77,9 +56,9 @@ int main(int argc, char** argv) {
   // 2. Large approximate.
   const Array big = knn_test_data::clustered(n_big, 50, 60, 42);
   auto t0 = std::chrono::steady_clock::now();
-  c0 = cpu_seconds();
+  c0 = bench::cpu_now();
   const pp::KnnResult approx = pp::knn(big, 15);
-  const double t_approx = seconds_since(t0), c_approx = cpu_seconds() - c0;
+  const double t_approx = seconds_since(t0), c_approx = bench::cpu_now() - c0;
   t0 = std::chrono::steady_clock::now();
   const SparseMatrix big_conn = pp::umap_connectivities(approx);
   const double t_big_conn = seconds_since(t0);

@@ -5,7 +5,6 @@
 //   keys: trees, leaf, iters, cand, build_k, k (neighbours incl. self, 16),
 //   hnsw=1 (the HNSW index instead), npy=FILE.npy (a cells x dims float32
 //   matrix, e.g. X_pca of the 100k pipeline, instead of the clustered set).
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -14,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "../tests/knn_test_data.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/npy.hpp"
@@ -23,21 +23,15 @@ using namespace scanpp;
 
 namespace {
 
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
 
 void measure(const char* name, const Array& x, int k, const pp::KnnOptions& opt, const pp::KnnResult& exact,
              const std::vector<int64_t>& rows) {
   const auto t0 = std::chrono::steady_clock::now();
-  const double c0 = cpu_seconds();
+  const double c0 = bench::cpu_now();
   const pp::KnnResult a = pp::knn_approx(x, k, opt);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%-28s n=%lld d=%lld k=%d: %.3f s wall, %.3f s CPU, recall %.4f\n", name,
-              static_cast<long long>(x.shape()[0]), static_cast<long long>(x.shape()[1]), k, wall, cpu_seconds() - c0,
+              static_cast<long long>(x.shape()[0]), static_cast<long long>(x.shape()[1]), k, wall, bench::cpu_now() - c0,
               pp::knn_recall(a, exact, rows));
 }
 

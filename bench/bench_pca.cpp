@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/core/sparse.hpp"
 #include "scanpp/io/npy.hpp"
@@ -23,29 +24,15 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
 double last_cpu = 0;  // median CPU seconds (all threads) of the last median_seconds call
 
 // Median wall seconds; the median CPU time goes to last_cpu (on a loaded
 // machine the CPU time is the steadier figure).
 template <class F>
 double median_seconds(int reps, F&& f) {
-  std::vector<double> t, c;
-  for (int r = 0; r < reps; ++r) {
-    const auto a = Clock::now();
-    const double c0 = cpu_now();
-    f();
-    c.push_back(cpu_now() - c0);
-    t.push_back(std::chrono::duration<double>(Clock::now() - a).count());
-  }
-  std::sort(t.begin(), t.end());
-  std::sort(c.begin(), c.end());
-  last_cpu = c[c.size() / 2];
-  return t[t.size() / 2];
+  const scanpp::bench::Timing t = scanpp::bench::median_time(reps, f);
+  last_cpu = t.cpu;
+  return t.wall;
 }
 
 uint64_t mix(uint64_t x) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/h5ad.hpp"
 #include "scanpp/tl/leiden.hpp"
@@ -17,22 +18,6 @@
 #include "scanpp/tl/umap.hpp"
 
 using namespace scanpp;
-
-namespace {
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-template <class F>
-double median_seconds(int runs, F&& f) {
-  std::vector<double> t;
-  for (int r = 0; r < runs; ++r) {
-    const double t0 = now();
-    f();
-    t.push_back(now() - t0);
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-}  // namespace
 
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : std::string("../shared/golden/pbmc3k/pbmc3k_scanpy.h5ad");
@@ -42,17 +27,17 @@ int main(int argc, char** argv) {
   std::printf("%lld cells, %lld graph entries, %d threads, median of %d runs\n", static_cast<long long>(adata.n_obs()),
               static_cast<long long>(g.nnz()), num_threads(), runs);
 
-  const double t_umap = median_seconds(runs, [&] { tl::umap(adata); });
+  const double t_umap = bench::median_time(runs, [&] { tl::umap(adata); }).wall;
   std::printf("tl.umap (500 epochs, spectral init): %.3f s   [Scanpy 1.11.5: 2.6 s]\n", t_umap);
-  const double t_spectral = median_seconds(runs, [&] { tl::umap(adata, {.maxiter = 1}); });
+  const double t_spectral = bench::median_time(runs, [&] { tl::umap(adata, {.maxiter = 1}); }).wall;
   std::printf("  of which start (prune + spectral layout, 1 epoch): %.3f s\n", t_spectral);
 
   tl::Partition part;
-  const double t_leiden = median_seconds(runs, [&] { tl::leiden(adata); });
+  const double t_leiden = bench::median_time(runs, [&] { tl::leiden(adata); }).wall;
   part = tl::leiden_partition(g);
   std::printf("tl.leiden (igraph, until stable): %.3f s, %d clusters, modularity %.4f   [Scanpy 1.11.5: 0.15 s]\n",
               t_leiden, part.n_clusters, part.modularity);
-  const double t_louvain = median_seconds(runs, [&] { tl::louvain(adata); });
+  const double t_louvain = bench::median_time(runs, [&] { tl::louvain(adata); }).wall;
   part = tl::louvain_partition(g);
   std::printf("tl.louvain (igraph multilevel, unweighted): %.3f s, %d clusters\n", t_louvain, part.n_clusters);
   return 0;

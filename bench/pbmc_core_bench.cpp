@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/npy.hpp"
 #include "scanpp/pp/neighbors.hpp"
@@ -26,12 +27,9 @@ using namespace scanpp;
 
 namespace {
 
-double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
+using scanpp::bench::cpu_now;
+using scanpp::bench::wall_now;
+
 
 struct Timing {
   double wall = 0, cpu = 0;

@@ -10,7 +10,8 @@
 // untimed, and each repetition starts from a copy of their result (many
 // repetitions of, e.g., raw + subset + regress_out + scale are then cheap).
 //
-// --pipeline runs another step list instead (e.g. bench/pp_100k.yaml with
+// The steps are examples/pbmc3k_preprocessing.yaml (run from the repository
+// root). --pipeline runs another step list instead (e.g. bench/pp_100k.yaml with
 // its path filled in): its first step must be `read`, which is run once.
 // Prints, per step, the median wall time and the median CPU time (all
 // threads), then the medians of the totals; the minima beside them are the
@@ -20,45 +21,21 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
 
 namespace {
 
+using scanpp::bench::cpu_now;
+using scanpp::bench::median;
+
 using Clock = std::chrono::steady_clock;
 
-const char* kTutorial = R"(
-- read: {path: ../shared/data/pbmc3k/filtered_gene_bc_matrices/hg19, var_names: gene_symbols}
-- annotate: {var: mt, startswith: "MT-"}
-- pp.calculate_qc_metrics: {qc_vars: [mt]}
-- pp.filter_cells: {min_genes: 200}
-- pp.filter_genes: {min_cells: 3}
-- pp.calculate_qc_metrics: {qc_vars: [mt], percent_top: null, log1p: false}
-- subset: {obs: "n_genes_by_counts < 2500 and pct_counts_mt < 5"}
-- pp.normalize_total: {target_sum: 10000}
-- pp.log1p: {}
-- pp.highly_variable_genes: {min_mean: 0.0125, max_mean: 3, min_disp: 0.5}
-- raw: {}
-- subset: {var: highly_variable}
-- pp.regress_out: {keys: [total_counts, pct_counts_mt]}
-- pp.scale: {max_value: 10}
-)";
 
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
 
 double minimum(const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); }
 
@@ -85,26 +62,21 @@ std::vector<Step> bind_steps(const YAML::Node& root, const std::string& file) {
 
 int main(int argc, char** argv) {
   int reps = 7, threads = 2, last = 0;
-  std::string text = kTutorial, file = "tutorial";
+  std::string file = "examples/pbmc3k_preprocessing.yaml";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (a == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (a == "--last" && i + 1 < argc) last = std::atoi(argv[++i]);
-    else if (a == "--pipeline" && i + 1 < argc) {
-      file = argv[++i];
-      std::ifstream in(file);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
-    } else {
+    else if (a == "--pipeline" && i + 1 < argc) file = argv[++i];
+    else {
       std::fprintf(stderr, "usage: pp_pbmc_bench [--reps N] [--threads N] [--pipeline FILE.yaml] [--last N]\n");
       return 2;
     }
   }
   scanpp::set_num_threads(threads);
   try {
-    std::vector<Step> steps = bind_steps(YAML::Load(text), file);
+    std::vector<Step> steps = bind_steps(YAML::LoadFile(file), file);
     if (steps.empty() || steps[0].name != "read") throw std::runtime_error("the first step must be read");
     scanpp::AnnData input;
     const auto r0 = Clock::now();

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/h5ad.hpp"
 #include "scanpp/pp/log1p.hpp"
@@ -26,27 +27,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double cpu_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-template <class F>
-std::pair<double, double> median_seconds(int reps, F&& f) {
-  std::vector<double> wall, cpu;
-  for (int r = 0; r < reps; ++r) {
-    const auto a = Clock::now();
-    const double c0 = cpu_now();
-    f();
-    cpu.push_back(cpu_now() - c0);
-    wall.push_back(std::chrono::duration<double>(Clock::now() - a).count());
-  }
-  std::sort(wall.begin(), wall.end());
-  std::sort(cpu.begin(), cpu.end());
-  return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
-}
 
 }  // namespace
 
@@ -96,7 +76,7 @@ int main(int argc, char** argv) {
       o.groupby = groupby;
       o.method = m;
       if (m == scanpp::tl::RankGenesMethod::Logreg) o.logreg.max_iter = 1000;
-      auto [wall, cpu] = median_seconds(reps, [&] { scanpp::tl::rank_genes_groups(adata, o); });
+      const auto [wall, cpu] = scanpp::bench::median_time(reps, [&] { scanpp::tl::rank_genes_groups(adata, o); });
       std::printf("%-10s threads %d: wall %.3f s, cpu %.3f s (median of %d)\n", scanpp::tl::to_string(m).c_str(),
                   scanpp::num_threads(), wall, cpu, reps);
     }

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "npy_lite.hpp"
@@ -18,22 +20,15 @@ using scanpp::testing::shared;
 namespace {
 
 AnnData run_tutorial(int threads) {
-  const std::string yaml = "- read: {path: " + shared("data/pbmc3k/filtered_gene_bc_matrices/hg19") +
-                           ", var_names: gene_symbols}\n" + R"(
-- annotate: {var: mt, startswith: "MT-"}
-- pp.calculate_qc_metrics: {qc_vars: [mt]}
-- pp.filter_cells: {min_genes: 200}
-- pp.filter_genes: {min_cells: 3}
-- pp.calculate_qc_metrics: {qc_vars: [mt], percent_top: null, log1p: false}
-- subset: {obs: "n_genes_by_counts < 2500 and pct_counts_mt < 5"}
-- pp.normalize_total: {target_sum: 10000}
-- pp.log1p: {}
-- pp.highly_variable_genes: {min_mean: 0.0125, max_mean: 3, min_disp: 0.5}
-- raw: {}
-- subset: {var: highly_variable}
-- pp.regress_out: {keys: [total_counts, pct_counts_mt]}
-- pp.scale: {max_value: 10}
-)";
+  // examples/pbmc3k_preprocessing.yaml, with its data path made absolute.
+  std::ifstream in(std::string(SCANPP_SOURCE_DIR) + "/examples/pbmc3k_preprocessing.yaml");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string yaml = ss.str();
+  const std::string rel = "../shared/";
+  const size_t at = yaml.find(rel);
+  EXPECT_NE(at, std::string::npos);
+  if (at != std::string::npos) yaml.replace(at, rel.size(), shared(""));
   const int before = num_threads();
   set_num_threads(threads);
   AnnData ad;
