@@ -17,20 +17,14 @@
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/pp/knn.hpp"
 #include "test_paths.hpp"
+#include "thread_guard.hpp"
 
 using namespace scanpp;
 using scanpp::testing::shared;
 
 namespace {
 
-class ThreadGuard {
- public:
-  ThreadGuard() : saved_(num_threads()) {}
-  ~ThreadGuard() { set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
+using scanpp::testing::ThreadGuard;
 
 const Array& pbmc_pcs40() {
   static const Array x = knn_test_data::first_cols(io::read_npy(shared("golden/pbmc3k/X_pca.npy")), 40);

@@ -16,19 +16,13 @@
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/pp/knn.hpp"
 #include "scanpp/pp/nn_descent.hpp"
+#include "thread_guard.hpp"
 
 using namespace scanpp;
 
 namespace {
 
-class ThreadGuard {
- public:
-  ThreadGuard() : saved_(num_threads()) {}
-  ~ThreadGuard() { set_num_threads(saved_); }
-
- private:
-  int saved_;
-};
+using scanpp::testing::ThreadGuard;
 
 double brute_key(pp::NNDescentMetric m, const float* a, const float* b, int d) {
   double s = 0;
