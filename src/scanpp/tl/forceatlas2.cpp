@@ -7,152 +7,46 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/tl/forceatlas2_repulsion.hpp"
+#include "scanpp/tl/morton_quadtree.hpp"
 
 namespace scanpp::tl {
 
 namespace {
 
-constexpr int64_t kBlock = 64;  // fixed work blocks: results do not depend on the thread count
+// Nodes sharing one walk of the quadtree (leaves of 8): on PBMC 3k about
+// 140 list entries a node, and the least time of groups of 16, 32, 64.
+constexpr int kGroupSize = 64;
 
-// One region of fa2's Barnes-Hut quadtree. Its nodes are perm[begin, end);
-// its subregions are regions[first_child, first_child + n_children). A
-// one-node region (fa2 treats it as the node itself) keeps the node's
-// position and mass in cx, cy, mass so the traversal stays in this array.
-struct Region {
-  double mass = 0, cx = 0, cy = 0, size = 0;
-  int64_t node = -1;  // the node of a one-node region
-  int32_t first_child = 0, n_children = 0;
-};
+// The graph's edges as fa2 reads them (upper triangle, each pulling both of
+// its ends), in CSR form per node.
+struct Edges {
+  std::vector<int64_t> ptr;
+  std::vector<int32_t> other;
+  std::vector<double> weight;
 
-class QuadTree {
- public:
-  // fa2's Region(nodes).buildSubRegions(): split at the mass centre into
-  // top-left, bottom-left, top-right, bottom-right; a quadrant that would hold
-  // every node (coincident points) becomes one region per node instead.
-  void build(const std::vector<double>& x, const std::vector<double>& y, const std::vector<double>& mass) {
-    const int64_t n = static_cast<int64_t>(x.size());
-    perm_.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) perm_[i] = i;
-    regions_.clear();
-    ranges_.clear();
-    add_region(0, n, x, y, mass);
-    stack_.assign(1, 0);
-    while (!stack_.empty()) {
-      const int64_t r = stack_.back();
-      stack_.pop_back();
-      split(r, x, y, mass);
+  // Σ_j w_ij (p_i − p_j) over node i's edges, into (ax, ay). Two partial
+  // sums a coordinate: the adds' latency, not the loads, bounds this loop.
+  void sum_pull(int64_t i, const std::vector<double>& xy, double& ax, double& ay) const {
+    const double xi = xy[2 * i], yi = xy[2 * i + 1];
+    double ax0 = 0, ay0 = 0, ax1 = 0, ay1 = 0;
+    int64_t e = ptr[i];
+    const int64_t end = ptr[i + 1];
+    for (; e + 1 < end; e += 2) {
+      const int64_t j = other[e], k = other[e + 1];
+      ax0 += (xi - xy[2 * j]) * weight[e];
+      ay0 += (yi - xy[2 * j + 1]) * weight[e];
+      ax1 += (xi - xy[2 * k]) * weight[e + 1];
+      ay1 += (yi - xy[2 * k + 1]) * weight[e + 1];
     }
-  }
-
-  // The nodes in tree order: neighbours in space are neighbours here, which
-  // keeps consecutive traversals in cache.
-  const std::vector<int64_t>& order() const { return perm_; }
-
-  // Repulsion on node i: fa2's Region.applyForce, depth first in subregion
-  // order. Leaf contacts are reported to `leaf(j, fx, fy)` with the force
-  // they exert on i (fa2 applies the opposite to j).
-  template <class Leaf>
-  void repulse(double xi, double yi, double mi, double theta, double coefficient, double& fx, double& fy,
-               std::vector<int32_t>& stack, Leaf&& leaf) const {
-    const double theta2 = theta * theta;
-    // every region is pushed at most once, so this bounds the stack
-    if (stack.size() < regions_.size()) stack.resize(regions_.size());
-    int32_t* top = stack.data();
-    *top++ = 0;
-    const Region* regions = regions_.data();
-    while (top != stack.data()) {
-      const Region& r = regions[*--top];
-      const double xd = xi - r.cx, yd = yi - r.cy;
-      const double d2 = xd * xd + yd * yd;
-      // fa2's distance * theta > size (without the square root) lets the
-      // region act as one mass; a one-node region always does
-      if (r.node < 0 && d2 * theta2 <= r.size * r.size) {
-        // push in reverse so the first subregion is visited first
-        for (int32_t c = r.n_children - 1; c >= 0; --c) *top++ = r.first_child + c;
-        continue;
-      }
-      if (d2 > 0) {
-        const double f = coefficient * mi * r.mass / d2;
-        fx += xd * f;
-        fy += yd * f;
-        if (r.node >= 0) leaf(r.node, xd * f, yd * f);
-      }
+    if (e < end) {
+      const int64_t j = other[e];
+      ax0 += (xi - xy[2 * j]) * weight[e];
+      ay0 += (yi - xy[2 * j + 1]) * weight[e];
     }
+    ax = ax0 + ax1;
+    ay = ay0 + ay1;
   }
-
- private:
-  void add_region(int64_t begin, int64_t end, const std::vector<double>& x, const std::vector<double>& y,
-                  const std::vector<double>& mass) {
-    Region r;
-    if (end - begin == 1) {
-      r.node = perm_[begin];
-      r.cx = x[r.node];
-      r.cy = y[r.node];
-      r.mass = mass[r.node];
-    } else {
-      double sx = 0, sy = 0;
-      for (int64_t k = begin; k < end; ++k) {
-        const int64_t i = perm_[k];
-        r.mass += mass[i];
-        sx += x[i] * mass[i];
-        sy += y[i] * mass[i];
-      }
-      r.cx = sx / r.mass;
-      r.cy = sy / r.mass;
-      for (int64_t k = begin; k < end; ++k) {
-        const int64_t i = perm_[k];
-        const double d = std::sqrt((x[i] - r.cx) * (x[i] - r.cx) + (y[i] - r.cy) * (y[i] - r.cy));
-        r.size = std::max(r.size, 2 * d);
-      }
-    }
-    regions_.push_back(r);
-    ranges_.emplace_back(begin, end);
-  }
-
-  void split(int64_t ri, const std::vector<double>& x, const std::vector<double>& y,
-             const std::vector<double>& mass) {
-    const auto [begin, end] = ranges_[ri];
-    const int64_t count = end - begin;
-    if (count < 2) return;
-    const double cx = regions_[ri].cx, cy = regions_[ri].cy;
-    // stable 4-way partition of perm[begin, end) into fa2's quadrant order
-    int64_t sizes[4] = {0, 0, 0, 0};
-    auto quadrant = [&](int64_t i) {
-      if (x[i] < cx) return y[i] < cy ? 1 : 0;  // bottom-left : top-left
-      return y[i] < cy ? 3 : 2;                 // bottom-right : top-right
-    };
-    for (int64_t k = begin; k < end; ++k) ++sizes[quadrant(perm_[k])];
-    int64_t offset[4];
-    offset[0] = 0;
-    for (int q = 1; q < 4; ++q) offset[q] = offset[q - 1] + sizes[q - 1];
-    scratch_.resize(static_cast<size_t>(count));
-    int64_t fill[4] = {offset[0], offset[1], offset[2], offset[3]};
-    for (int64_t k = begin; k < end; ++k) scratch_[fill[quadrant(perm_[k])]++] = perm_[k];
-    std::copy(scratch_.begin(), scratch_.end(), perm_.begin() + begin);
-    const int64_t first = static_cast<int64_t>(regions_.size());
-    for (int q = 0; q < 4; ++q) {
-      if (sizes[q] == 0) continue;
-      const int64_t b = begin + offset[q];
-      if (sizes[q] < count) {
-        add_region(b, b + sizes[q], x, y, mass);
-      } else {
-        for (int64_t k = b; k < b + sizes[q]; ++k) add_region(k, k + 1, x, y, mass);
-      }
-    }
-    const int64_t last = static_cast<int64_t>(regions_.size());
-    regions_[ri].first_child = static_cast<int32_t>(first);
-    regions_[ri].n_children = static_cast<int32_t>(last - first);
-    for (int64_t c = last - 1; c >= first; --c) stack_.push_back(c);
-  }
-
-  std::vector<Region> regions_;
-  std::vector<std::pair<int64_t, int64_t>> ranges_;
-  std::vector<int64_t> perm_, scratch_, stack_;
-};
-
-struct Reaction {
-  int64_t node;
-  double fx, fy;
 };
 
 }  // namespace
@@ -170,26 +64,39 @@ std::vector<double> forceatlas2(const SparseMatrix& adjacency, std::span<const d
     if (!std::isfinite(v)) throw ValueError("forceatlas2: the start positions contain NaN or infinite values");
   if (opt.iterations < 0) throw ValueError("forceatlas2: the number of iterations must be >= 0");
   if (!(opt.barnes_hut_theta > 0)) throw ValueError("forceatlas2: barnes_hut_theta must be positive");
+  if (n > std::numeric_limits<int32_t>::max() / 2) throw ValueError("forceatlas2: too many nodes");
 
   const SparseMatrix g =
       adjacency.format == SparseFormat::CSR ? adjacency : convert_format(adjacency, SparseFormat::CSR);
-  // fa2: mass = 1 + stored entries of the row; edges from the upper triangle,
-  // each pulling both of its ends.
+  // fa2: mass = 1 + nonzero entries of the row.
   std::vector<double> mass(static_cast<size_t>(n), 1.0);
-  std::vector<std::vector<std::pair<int64_t, double>>> nbrs(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
+  Edges edges;
+  edges.ptr.assign(static_cast<size_t>(n + 1), 0);
+  for (int64_t i = 0; i < n; ++i)
     for (int64_t k = g.indptr[i]; k < g.indptr[i + 1]; ++k) {
-      const double w = g.data.get_double(k);
-      if (w == 0.0) continue;
+      if (g.data.get_double(k) == 0.0) continue;
       mass[i] += 1.0;
       const int64_t j = g.indices[k];
-      if (j <= i) continue;
-      const double ew = opt.edge_weight_influence == 0.0   ? 1.0
-                        : opt.edge_weight_influence == 1.0 ? w
-                                                           : std::pow(w, opt.edge_weight_influence);
-      nbrs[i].emplace_back(j, ew);
-      nbrs[j].emplace_back(i, ew);
+      if (j > i) ++edges.ptr[i + 1], ++edges.ptr[j + 1];
     }
+  for (int64_t i = 0; i < n; ++i) edges.ptr[i + 1] += edges.ptr[i];
+  edges.other.resize(static_cast<size_t>(edges.ptr[n]));
+  edges.weight.resize(edges.other.size());
+  {
+    std::vector<int64_t> fill(edges.ptr.begin(), edges.ptr.end() - 1);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = g.indptr[i]; k < g.indptr[i + 1]; ++k) {
+        const double w = g.data.get_double(k);
+        const int64_t j = g.indices[k];
+        if (w == 0.0 || j <= i) continue;
+        const double ew = opt.edge_weight_influence == 0.0   ? 1.0
+                          : opt.edge_weight_influence == 1.0 ? w
+                                                             : std::pow(w, opt.edge_weight_influence);
+        edges.other[fill[i]] = static_cast<int32_t>(j);
+        edges.weight[fill[i]++] = ew;
+        edges.other[fill[j]] = static_cast<int32_t>(i);
+        edges.weight[fill[j]++] = ew;
+      }
   }
   double outbound_compensation = 1.0;
   if (opt.outbound_attraction_distribution) {
@@ -198,84 +105,98 @@ std::vector<double> forceatlas2(const SparseMatrix& adjacency, std::span<const d
     outbound_compensation = n > 0 ? s / static_cast<double>(n) : 1.0;
   }
 
-  std::vector<double> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = init[2 * i];
-    y[i] = init[2 * i + 1];
-  }
-  std::vector<double> dx(static_cast<size_t>(n), 0.0), dy(static_cast<size_t>(n), 0.0);
-  std::vector<double> old_dx(static_cast<size_t>(n)), old_dy(static_cast<size_t>(n));
-  const int64_t n_blocks = (n + kBlock - 1) / kBlock;
-  std::vector<std::vector<Reaction>> reactions(static_cast<size_t>(n_blocks));
-  QuadTree tree;
+  std::vector<double> xy(init.begin(), init.end());
+  std::vector<double> force(static_cast<size_t>(2 * n), 0.0), old_force(static_cast<size_t>(2 * n));
+  MortonQuadtreeOptions tree_opt;
+  // fa2's exact repulsion is every pair: a tree that opens every node
+  tree_opt.theta = opt.barnes_hut_optimize ? opt.barnes_hut_theta : 0.0;
+  tree_opt.size = MortonQuadtreeOptions::Size::twice_radius;
+  tree_opt.group_size = kGroupSize;
+  MortonQuadtree tree;
+  std::vector<double> group_swinging, group_traction;
   double speed = 1.0, speed_efficiency = 1.0;
 
   for (int it = 0; it < opt.iterations; ++it) {
-    old_dx.swap(dx);
-    old_dy.swap(dy);
-    // Repulsion, gravity and attraction of each node, summed per node.
-    if (opt.barnes_hut_optimize) tree.build(x, y, mass);
-    const std::vector<int64_t>* order = opt.barnes_hut_optimize ? &tree.order() : nullptr;
-    parallel_blocks(n, kBlock, [&](int64_t a, int64_t b) {
-      std::vector<Reaction>& react = reactions[a / kBlock];
-      react.clear();
-      std::vector<int32_t> stack;
-      for (int64_t k = a; k < b; ++k) {
-        const int64_t i = order ? (*order)[k] : k;
-        double fx = 0, fy = 0;
-        if (opt.barnes_hut_optimize) {
-          tree.repulse(x[i], y[i], mass[i], opt.barnes_hut_theta, opt.scaling_ratio, fx, fy, stack,
-                       [&](int64_t j, double rx, double ry) { react.push_back({j, rx, ry}); });
-        } else {
-          // fa2's apply_repulsion: each unordered pair once, both ends
-          for (int64_t j = 0; j < n; ++j) {
-            if (j == i) continue;
-            const double xd = x[i] - x[j], yd = y[i] - y[j];
-            const double d2 = xd * xd + yd * yd;
-            if (d2 > 0) {
-              const double f = opt.scaling_ratio * mass[i] * mass[j] / d2;
-              fx += xd * f;
-              fy += yd * f;
+    old_force.swap(force);
+    try {
+      tree.build(xy, mass, tree_opt);
+    } catch (const ValueError& e) {
+      throw ValueError("forceatlas2: iteration " + std::to_string(it) + ": " + e.what());
+    }
+    const auto& groups = tree.groups();
+    const auto& nodes = tree.nodes();
+    const int64_t n_groups = static_cast<int64_t>(groups.size());
+    group_swinging.assign(static_cast<size_t>(n_groups), 0.0);
+    group_traction.assign(static_cast<size_t>(n_groups), 0.0);
+    // All forces on each node, summed on their own: repulsion over its
+    // group's list, then gravity and attraction; and the group's share of
+    // fa2's swinging and traction.
+    parallel_blocks(n_groups, 1, [&](int64_t g0, int64_t g1) {
+      thread_local MortonQuadtree::List list;
+      thread_local std::vector<int32_t> stack;
+      float px[kGroupSize], py[kGroupSize];
+      double rx[kGroupSize], ry[kGroupSize];
+      for (int64_t gi = g0; gi < g1; ++gi) {
+        const MortonQuadtree::Node& grp = nodes[groups[gi]];
+        tree.gather(groups[gi], list, stack, kForceAtlas2Lanes);
+        double swinging = 0, traction = 0;
+        // a group at the deepest level may hold more than kGroupSize nodes
+        for (int32_t s0 = grp.begin; s0 < grp.end; s0 += kGroupSize) {
+          const int np = std::min(kGroupSize, grp.end - s0);
+          for (int p = 0; p < np; ++p) {
+            px[p] = static_cast<float>(tree.xs()[s0 + p] - grp.cx);
+            py[p] = static_cast<float>(tree.ys()[s0 + p] - grp.cy);
+          }
+          forceatlas2_repulsion_sums(list, px, py, np, rx, ry);
+          for (int p = 0; p < np; ++p) {
+            const int64_t i = tree.order()[s0 + p];
+            const double xi = xy[2 * i], yi = xy[2 * i + 1], mi = mass[i];
+            const double kr = opt.scaling_ratio * mi;
+            double fx = kr * rx[p], fy = kr * ry[p];
+            if (!opt.strong_gravity_mode) {
+              const double dist = std::sqrt(xi * xi + yi * yi);
+              if (dist > 0) {
+                const double f = mi * opt.gravity / dist;
+                fx -= xi * f;
+                fy -= yi * f;
+              }
+            } else if (xi != 0 && yi != 0) {
+              const double f = opt.scaling_ratio * mi * opt.gravity;
+              fx -= xi * f;
+              fy -= yi * f;
             }
+            if (!opt.outbound_attraction_distribution) {
+              double ax, ay;
+              edges.sum_pull(i, xy, ax, ay);
+              fx -= ax;
+              fy -= ay;
+            } else {
+              for (int64_t e = edges.ptr[i]; e < edges.ptr[i + 1]; ++e) {
+                const int64_t j = edges.other[e];
+                // fa2 divides by the mass of the edge's first node (the lower index)
+                const double f = -outbound_compensation * edges.weight[e] / mass[std::min(i, j)];
+                fx += (xi - xy[2 * j]) * f;
+                fy += (yi - xy[2 * j + 1]) * f;
+              }
+            }
+            force[2 * i] = fx;
+            force[2 * i + 1] = fy;
+            const double sx = old_force[2 * i] - fx, sy = old_force[2 * i + 1] - fy;
+            const double tx = old_force[2 * i] + fx, ty = old_force[2 * i + 1] + fy;
+            swinging += mi * std::sqrt(sx * sx + sy * sy);
+            traction += 0.5 * mi * std::sqrt(tx * tx + ty * ty);
           }
         }
-        if (!opt.strong_gravity_mode) {
-          const double dist = std::sqrt(x[i] * x[i] + y[i] * y[i]);
-          if (dist > 0) {
-            const double f = mass[i] * opt.gravity / dist;
-            fx -= x[i] * f;
-            fy -= y[i] * f;
-          }
-        } else if (x[i] != 0 && y[i] != 0) {
-          const double f = opt.scaling_ratio * mass[i] * opt.gravity;
-          fx -= x[i] * f;
-          fy -= y[i] * f;
-        }
-        for (const auto& [j, w] : nbrs[i]) {
-          double f = -outbound_compensation * w;
-          // fa2 divides by the mass of the edge's first node (the lower index)
-          if (opt.outbound_attraction_distribution) f /= mass[std::min(i, j)];
-          fx += (x[i] - x[j]) * f;
-          fy += (y[i] - y[j]) * f;
-        }
-        dx[i] = fx;
-        dy[i] = fy;
+        group_swinging[gi] = swinging;
+        group_traction[gi] = traction;
       }
     });
-    // fa2 pushes a quadtree leaf back with the opposite force.
-    for (const auto& block : reactions)
-      for (const Reaction& r : block) {
-        dx[r.node] -= r.fx;
-        dy[r.node] -= r.fy;
-      }
 
     // Gephi's adaptive speed (fa2's adjustSpeedAndApplyForces).
     double total_swinging = 0, total_traction = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double sx = old_dx[i] - dx[i], sy = old_dy[i] - dy[i];
-      const double tx = old_dx[i] + dx[i], ty = old_dy[i] + dy[i];
-      total_swinging += mass[i] * std::sqrt(sx * sx + sy * sy);
-      total_traction += 0.5 * mass[i] * std::sqrt(tx * tx + ty * ty);
+    for (int64_t gi = 0; gi < n_groups; ++gi) {
+      total_swinging += group_swinging[gi];
+      total_traction += group_traction[gi];
     }
     const double nn = static_cast<double>(n);
     const double estimated_jt = 0.05 * std::sqrt(nn);
@@ -297,19 +218,14 @@ std::vector<double> forceatlas2(const SparseMatrix& adjacency, std::span<const d
     speed = speed + std::min(target_speed - speed, kMaxRise * speed);
     // serial: too little work per iteration to pay for another parallel region
     for (int64_t i = 0; i < n; ++i) {
-      const double sx = old_dx[i] - dx[i], sy = old_dy[i] - dy[i];
+      const double sx = old_force[2 * i] - force[2 * i], sy = old_force[2 * i + 1] - force[2 * i + 1];
       const double swinging = mass[i] * std::sqrt(sx * sx + sy * sy);
       const double factor = speed / (1.0 + std::sqrt(speed * swinging));
-      x[i] = x[i] + dx[i] * factor;
-      y[i] = y[i] + dy[i] * factor;
+      xy[2 * i] += force[2 * i] * factor;
+      xy[2 * i + 1] += force[2 * i + 1] * factor;
     }
   }
-  std::vector<double> out(static_cast<size_t>(2 * n));
-  for (int64_t i = 0; i < n; ++i) {
-    out[2 * i] = x[i];
-    out[2 * i + 1] = y[i];
-  }
-  return out;
+  return xy;
 }
 
 }  // namespace scanpp::tl

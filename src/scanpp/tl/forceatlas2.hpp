@@ -1,12 +1,16 @@
 #pragma once
-// ForceAtlas2 (Jacomy et al. 2014) as the fa2 / fa2-modified package runs it
-// for Scanpy's tl.draw_graph(layout='fa'): linear repulsion k_r m_i m_j / d
-// (Barnes-Hut approximated on a mass-centre quadtree), linear attraction
-// w_ij d, weak gravity m_i g, and Gephi's adaptive global speed.
+// ForceAtlas2 (Jacomy et al. 2014) with the settings Scanpy's
+// tl.draw_graph(layout='fa') passes to the fa2 package: linear repulsion
+// k_r m_i m_j / d (Barnes-Hut approximated, fa2's theta in its size/distance
+// sense, on tl/morton_quadtree.hpp walked once per group of nearby nodes),
+// linear attraction w_ij d, weak gravity m_i g, and Gephi's adaptive global
+// speed. The repulsion is the plain pairwise sum (fa2's Barnes-Hut also
+// pushes a quadtree leaf back with the force it exerts, a second push for
+// close pairs that is not reproduced): the layout has the quality of fa2's,
+// not its exact coordinates.
 //
-// Deterministic for any thread count: per-node forces are summed per node,
-// and the quadtree's leaf reactions (fa2 pushes the leaf node back too) are
-// added afterwards in a fixed order.
+// Deterministic for any thread count: each node's forces are summed on
+// their own in a fixed order, and the global sums run in a fixed order.
 #include <cstdint>
 #include <span>
 #include <vector>
