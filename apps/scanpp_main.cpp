@@ -14,7 +14,7 @@
 #include "scanpp/datasets/synthetic.hpp"
 #include "scanpp/io/read.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
-#include "openblas_core.hpp"
+#include "runtime_env.hpp"
 
 namespace {
 
@@ -54,7 +54,7 @@ int cmd_convert(const std::string& in, const std::string& out, const io::ReadOpt
 }  // namespace
 
 int main(int argc, char** argv) {
-  scanpp::app::ensure_openblas_core(argv);
+  scanpp::app::ensure_runtime_env(argv);
   CLI::App app{"scanpp: Scanpy and AnnData in C++"};
   app.set_version_flag("--version", std::string("scanpp ") + SCANPP_VERSION);
   app.require_subcommand(1);

@@ -1,4 +1,4 @@
-#include "openblas_core.hpp"
+#include "runtime_env.hpp"
 
 #include <unistd.h>
 
@@ -22,20 +22,31 @@ const char* supported_core() {
   return nullptr;
 }
 
-}  // namespace
-
-void ensure_openblas_core(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+// Sets OPENBLAS_CORETYPE when OpenBLAS fell back to a generic core; true if it did.
+bool set_openblas_core() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return false;
   const char* detected = openblas_get_corename();
   // Only the generic fallbacks are overridden: a correct detection is kept.
   if (detected == nullptr || (std::strcmp(detected, "Prescott") != 0 && std::strcmp(detected, "Core2") != 0 &&
                               std::strcmp(detected, "Nehalem") != 0))
-    return;
+    return false;
   const char* core = supported_core();
-  if (core == nullptr) return;
-  if (::setenv("OPENBLAS_CORETYPE", core, 1) != 0) return;
+  return core != nullptr && ::setenv("OPENBLAS_CORETYPE", core, 1) == 0;
+}
+
+bool set_omp_wait_policy() {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return false;
+  return ::setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+}
+
+}  // namespace
+
+void ensure_runtime_env(char** argv) {
+  const bool blas = set_openblas_core();
+  const bool omp = set_omp_wait_policy();
+  if (!blas && !omp) return;
   ::execv("/proc/self/exe", argv);
-  // exec failed (no /proc): carry on with the slow kernels.
+  // exec failed (no /proc): carry on as the runtimes already are.
 }
 
 }  // namespace scanpp::app
