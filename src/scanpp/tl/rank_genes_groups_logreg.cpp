@@ -2,372 +2,236 @@
 // L-BFGS, for tl.rank_genes_groups(method='logreg').
 #include "scanpp/tl/rank_genes_groups_logreg.hpp"
 
-#include <immintrin.h>
-
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/tl/rank_genes_groups_lbfgs.hpp"
+#include "scanpp/tl/rank_genes_groups_logreg_passes.hpp"
 
 namespace scanpp::tl {
 
 namespace {
 
-// Four doubles as GCC's generic vectors: AVX2 registers in the "avx2"
-// clones below, pairs of SSE2 registers otherwise. "avx2" does not include
-// FMA, so every clone rounds every product and every sum alike and the fit
-// is the same bit for bit on any x86-64 CPU. Vectors are only passed by
-// reference (by value their ABI would differ between the clones).
-typedef double v4d __attribute__((vector_size(32)));
-typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias));  // at any double
-typedef float v4fu __attribute__((vector_size(16), aligned(4), may_alias));
+using detail::LogregRows;
 
-[[gnu::always_inline]] inline const v4du& at4(const double* p) { return *reinterpret_cast<const v4du*>(p); }
-[[gnu::always_inline]] inline v4du& at4(double* p) { return *reinterpret_cast<v4du*>(p); }
-[[gnu::always_inline]] inline const v4fu& at4(const float* p) { return *reinterpret_cast<const v4fu*>(p); }
-// out += w * p[0..4), p widened exactly to double.
-[[gnu::always_inline]] inline void add_scaled(v4d& out, const v4d& w, const double* p) { out += w * at4(p); }
-[[gnu::always_inline]] inline void add_scaled(v4d& out, const v4d& w, const float* p) {
-  out += w * __builtin_convertvector(at4(p), v4d);
-}
+constexpr int64_t kRowBlock = 64;  // cells per block (and tile) of the margins pass
+// Genes per block of the gradient pass, whose blocks of kGeneBlock x k
+// variables are also the L-BFGS's: runs of 36 KiB per history vector (at 9
+// classes) streamed well where 256 genes' 9 KiB cost ~15 % more.
+constexpr int64_t kGeneBlock = 1024;
 
-// The design matrix in both orientations: rows for the margins X W^T,
-// columns for the gradient X^T R, so both gather (accumulators in
-// registers, no write conflicts between threads) and give the same sums for
-// any thread count. Values are held as float when that is exact (float32,
-// small-integer or count data), halving the bytes streamed per evaluation.
-template <class V>
+// The design matrix in both orientations, values as float: rows for the
+// margins X W, columns for the gradient Xᵀ R, so that both passes gather
+// (accumulators in registers, no write conflicts between threads, the same
+// sums for any thread count). Column indices become offsets of rows of
+// `lanes` floats. The input's orientation is copied, the other made by a
+// counting transpose; the rows are tiled (rank_genes_groups_logreg_passes.hpp).
 struct Design {
-  int64_t n = 0, p = 0;
-  std::vector<int64_t> row_ptr, col_ptr;
-  std::vector<int32_t> row_idx, col_idx;
-  std::vector<V> row_val, col_val;
+  LogregRows rows, cols;  // cols: the rows of Xᵀ
 };
 
-// The non-zero layout of x in one orientation, copied once; the other
-// orientation by a counting transpose (no copy of the input first).
-template <class V>
-Design<V> make_design(const SparseMatrix& m) {
-  Design<V> d;
-  d.n = m.n_rows;
-  d.p = m.n_cols;
+// a's transpose (cols: the column of each of a's entries), its offsets for
+// rows of `lanes`.
+LogregRows transpose(const LogregRows& a, const int32_t* cols, int lanes) {
+  LogregRows t;
+  t.n_rows = a.n_cols;
+  t.n_cols = a.n_rows;
+  t.ptr.assign(static_cast<size_t>(t.n_rows) + 1, 0);
+  for (size_t e = 0; e < a.off.size(); ++e) ++t.ptr[static_cast<size_t>(cols[e]) + 1];
+  for (int64_t i = 0; i < t.n_rows; ++i) t.ptr[i + 1] += t.ptr[i];
+  t.off.resize(a.off.size());
+  t.val.resize(a.off.size());
+  std::vector<int64_t> next(t.ptr.begin(), t.ptr.end() - 1);
+  for (int64_t j = 0; j < a.n_rows; ++j)
+    for (int64_t e = a.ptr[j]; e < a.ptr[j + 1]; ++e) {
+      const int64_t at = next[cols[e]]++;
+      t.off[at] = static_cast<int32_t>(j) * lanes;
+      t.val[at] = a.val[e];
+    }
+  return t;
+}
+
+Design make_design(const SparseMatrix& m, int lanes) {
+  if (std::max(m.n_rows, m.n_cols) > std::numeric_limits<int32_t>::max() / lanes)
+    throw ValueError("logistic_regression: too many rows or columns for the number of classes");
+  Design d;
   const bool csr = m.format == SparseFormat::CSR;
-  std::vector<int64_t>& ptr = csr ? d.row_ptr : d.col_ptr;
-  std::vector<int32_t>& idx = csr ? d.row_idx : d.col_idx;
-  std::vector<V>& val = csr ? d.row_val : d.col_val;
-  std::vector<int64_t>& tptr = csr ? d.col_ptr : d.row_ptr;
-  std::vector<int32_t>& tidx = csr ? d.col_idx : d.row_idx;
-  std::vector<V>& tval = csr ? d.col_val : d.row_val;
-  const int64_t n_major = m.n_major(), n_minor = m.n_minor();
-  ptr = m.indptr;
-  idx = m.indices;
-  val.resize(idx.size());
+  LogregRows& major = csr ? d.rows : d.cols;
+  LogregRows& minor = csr ? d.cols : d.rows;
+  major.n_rows = m.n_major();
+  major.n_cols = m.n_minor();
+  major.ptr = m.indptr;
+  major.off.resize(m.indices.size());
+  for (size_t e = 0; e < major.off.size(); ++e) major.off[e] = m.indices[e] * lanes;
+  major.val.resize(m.indices.size());
   dispatch_dtype(m.dtype(), [&](auto t) {
     using T = decltype(t);
     if constexpr (!std::is_same_v<T, Bool8>) {
       const T* src = m.data.as<T>().data();
-      for (size_t e = 0; e < val.size(); ++e) val[e] = static_cast<V>(src[e]);
+      for (size_t e = 0; e < major.val.size(); ++e) major.val[e] = static_cast<float>(src[e]);
     }
   });
-  tptr.assign(static_cast<size_t>(n_minor) + 1, 0);
-  for (int32_t i : idx) ++tptr[static_cast<size_t>(i) + 1];
-  for (int64_t i = 0; i < n_minor; ++i) tptr[i + 1] += tptr[i];
-  tidx.resize(idx.size());
-  tval.resize(idx.size());
-  std::vector<int64_t> next(tptr.begin(), tptr.end() - 1);
-  for (int64_t j = 0; j < n_major; ++j)
-    for (int64_t e = ptr[j]; e < ptr[j + 1]; ++e) {
-      const int64_t at = next[idx[e]]++;
-      tidx[at] = static_cast<int32_t>(j);
-      tval[at] = val[e];
-    }
+  minor = transpose(major, m.indices.data(), lanes);
+  detail::logreg_tile(d.rows, kRowBlock, lanes);
   return d;
 }
 
-// out[r] = Σ_e val[e] · M[idx[e], :] for the rows r of one orientation of
-// the design, M and out of row stride 4 NV. Two interleaved chains of sums
-// (even and odd entries, added at the end) halve the wait on the adder's
-// latency; the order is fixed, so the result is too. Beyond 16 values a row
-// one chain keeps the accumulators in registers. M may be float (the
-// weights of the margins: half the bytes fetched at random per non-zero);
-// its values widen exactly to double.
-template <int NV, class V, class M>
-[[gnu::always_inline]] inline void gather_fixed(int64_t r0, int64_t r1, const int64_t* ptr, const int32_t* idx,
-                                                const V* val, const M* m, double* out) {
-  constexpr int64_t stride = 4 * NV;
-  constexpr bool two = NV <= 4;
-  for (int64_t r = r0; r < r1; ++r) {
-    v4d a[NV], b[NV];
-#pragma GCC unroll 8
-    for (int l = 0; l < NV; ++l) a[l] = b[l] = v4d{0, 0, 0, 0};
-    int64_t e = ptr[r];
-    const int64_t e1 = ptr[r + 1];
-    if constexpr (two) {
-      for (; e + 1 < e1; e += 2) {
-        const v4d w0 = v4d{0, 0, 0, 0} + static_cast<double>(val[e]);
-        const v4d w1 = v4d{0, 0, 0, 0} + static_cast<double>(val[e + 1]);
-        const M* m0 = m + static_cast<int64_t>(idx[e]) * stride;
-        const M* m1 = m + static_cast<int64_t>(idx[e + 1]) * stride;
-#pragma GCC unroll 8
-        for (int l = 0; l < NV; ++l) {
-          add_scaled(a[l], w0, m0 + 4 * l);
-          add_scaled(b[l], w1, m1 + 4 * l);
-        }
-      }
-    }
-    for (; e < e1; ++e) {
-      const v4d w0 = v4d{0, 0, 0, 0} + static_cast<double>(val[e]);
-      const M* m0 = m + static_cast<int64_t>(idx[e]) * stride;
-#pragma GCC unroll 8
-      for (int l = 0; l < NV; ++l) add_scaled(a[l], w0, m0 + 4 * l);
-    }
-#pragma GCC unroll 8
-    for (int l = 0; l < NV; ++l) at4(out + r * stride + 4 * l) = two ? a[l] + b[l] : a[l];
-  }
-}
-
-// Any stride (a multiple of 4): the sums kept in `out` itself, one chain.
-template <class V, class M>
-[[gnu::always_inline]] inline void gather_any(int64_t r0, int64_t r1, const int64_t* ptr, const int32_t* idx,
-                                              const V* val, const M* m, int64_t stride, double* out) {
-  for (int64_t r = r0; r < r1; ++r) {
-    double* o = out + r * stride;
-    for (int64_t l = 0; l < stride; ++l) o[l] = 0;
-    for (int64_t e = ptr[r]; e < ptr[r + 1]; ++e) {
-      const double w = static_cast<double>(val[e]);
-      const M* mr = m + static_cast<int64_t>(idx[e]) * stride;
-      for (int64_t l = 0; l < stride; ++l) o[l] += w * static_cast<double>(mr[l]);
-    }
-  }
-}
-
-template <class V, class M>
-[[gnu::always_inline]] inline void gather_rows(int64_t r0, int64_t r1, const int64_t* ptr, const int32_t* idx,
-                                               const V* val, const M* m, int64_t stride, double* out) {
-  switch (stride / 4) {
-    case 1: return gather_fixed<1>(r0, r1, ptr, idx, val, m, out);
-    case 2: return gather_fixed<2>(r0, r1, ptr, idx, val, m, out);
-    case 3: return gather_fixed<3>(r0, r1, ptr, idx, val, m, out);
-    case 4: return gather_fixed<4>(r0, r1, ptr, idx, val, m, out);
-    case 5: return gather_fixed<5>(r0, r1, ptr, idx, val, m, out);
-    case 6: return gather_fixed<6>(r0, r1, ptr, idx, val, m, out);
-    case 7: return gather_fixed<7>(r0, r1, ptr, idx, val, m, out);
-    case 8: return gather_fixed<8>(r0, r1, ptr, idx, val, m, out);
-    default: return gather_any(r0, r1, ptr, idx, val, m, stride, out);
-  }
-}
-
-// The gradient's gather (double residuals) in clones per instruction set.
-#define SCANPP_LOGREG_GATHER(NAME, V)                                                                          \
-  [[gnu::target_clones("avx2", "default")]] void NAME(int64_t r0, int64_t r1, const int64_t* ptr,             \
-                                                      const int32_t* idx, const V* val, const double* m,      \
-                                                      int64_t stride, double* out) {                          \
-    gather_rows(r0, r1, ptr, idx, val, m, stride, out);                                                       \
-  }
-SCANPP_LOGREG_GATHER(gather_f64_by_f32, float)
-SCANPP_LOGREG_GATHER(gather_f64_by_f64, double)
-#undef SCANPP_LOGREG_GATHER
-
-// The margins' gather (float weights). GCC 12 widens a vector of four
-// floats in two halves; the AVX2 kernel below uses the one instruction for
-// it, with the same products and sums in the same order as gather_fixed.
-#define SCANPP_LOGREG_GATHER_W(NAME, V)                                                                        \
-  void NAME(int64_t r0, int64_t r1, const int64_t* ptr, const int32_t* idx, const V* val, const float* m,     \
-            int64_t stride, double* out) {                                                                    \
-    gather_rows(r0, r1, ptr, idx, val, m, stride, out);                                                       \
-  }
-SCANPP_LOGREG_GATHER_W(gather_f32_by_f32_generic, float)
-SCANPP_LOGREG_GATHER_W(gather_f32_by_f64_generic, double)
-#undef SCANPP_LOGREG_GATHER_W
-
-template <int NV, class V>
-__attribute__((target("avx2"))) void gather_w_avx2(int64_t r0, int64_t r1, const int64_t* ptr, const int32_t* idx,
-                                                   const V* val, const float* m, double* out) {
-  constexpr int64_t stride = 4 * NV;
-  for (int64_t r = r0; r < r1; ++r) {
-    __m256d a[NV], b[NV];
-#pragma GCC unroll 8
-    for (int l = 0; l < NV; ++l) a[l] = b[l] = _mm256_setzero_pd();
-    int64_t e = ptr[r];
-    const int64_t e1 = ptr[r + 1];
-    for (; e + 1 < e1; e += 2) {
-      const __m256d w0 = _mm256_set1_pd(static_cast<double>(val[e]));
-      const __m256d w1 = _mm256_set1_pd(static_cast<double>(val[e + 1]));
-      const float* m0 = m + static_cast<int64_t>(idx[e]) * stride;
-      const float* m1 = m + static_cast<int64_t>(idx[e + 1]) * stride;
-#pragma GCC unroll 8
-      for (int l = 0; l < NV; ++l) {
-        a[l] = _mm256_add_pd(a[l], _mm256_mul_pd(w0, _mm256_cvtps_pd(_mm_loadu_ps(m0 + 4 * l))));
-        b[l] = _mm256_add_pd(b[l], _mm256_mul_pd(w1, _mm256_cvtps_pd(_mm_loadu_ps(m1 + 4 * l))));
-      }
-    }
-    if (e < e1) {
-      const __m256d w0 = _mm256_set1_pd(static_cast<double>(val[e]));
-      const float* m0 = m + static_cast<int64_t>(idx[e]) * stride;
-#pragma GCC unroll 8
-      for (int l = 0; l < NV; ++l)
-        a[l] = _mm256_add_pd(a[l], _mm256_mul_pd(w0, _mm256_cvtps_pd(_mm_loadu_ps(m0 + 4 * l))));
-    }
-#pragma GCC unroll 8
-    for (int l = 0; l < NV; ++l) _mm256_storeu_pd(out + r * stride + 4 * l, _mm256_add_pd(a[l], b[l]));
-  }
-}
-
-template <class V>
-void gather_weights(int64_t r0, int64_t r1, const int64_t* ptr, const int32_t* idx, const V* val, const float* m,
-                    int64_t stride, double* out) {
-  static const bool has_avx2 = __builtin_cpu_supports("avx2");
-  if (has_avx2) {
-    // Up to 16 values a row, where gather_fixed also runs two chains.
-    switch (stride / 4) {
-      case 1: return gather_w_avx2<1>(r0, r1, ptr, idx, val, m, out);
-      case 2: return gather_w_avx2<2>(r0, r1, ptr, idx, val, m, out);
-      case 3: return gather_w_avx2<3>(r0, r1, ptr, idx, val, m, out);
-      case 4: return gather_w_avx2<4>(r0, r1, ptr, idx, val, m, out);
-      default: break;
-    }
-  }
-  if constexpr (std::is_same_v<V, float>) gather_f32_by_f32_generic(r0, r1, ptr, idx, val, m, stride, out);
-  else gather_f32_by_f64_generic(r0, r1, ptr, idx, val, m, stride, out);
-}
-
-inline void gather_resid(int64_t r0, int64_t r1, const int64_t* ptr, const int32_t* idx, const float* val,
-                         const double* m, int64_t stride, double* out) {
-  gather_f64_by_f32(r0, r1, ptr, idx, val, m, stride, out);
-}
-inline void gather_resid(int64_t r0, int64_t r1, const int64_t* ptr, const int32_t* idx, const double* val,
-                         const double* m, int64_t stride, double* out) {
-  gather_f64_by_f64(r0, r1, ptr, idx, val, m, stride, out);
-}
-
-// Mean cross-entropy + lambda/2 ||W||^2 and its gradient. theta holds W as
-// p x k (k contiguous per feature) followed by the k intercepts. Internally
-// rows of k values are padded to a stride kp, a multiple of 4 (zeros in the
-// padding), so that the per-non-zero class loops run on whole vectors. The
-// margins use W rounded to float (the loss and gradient are then those at
-// that rounding, to 6e-8 relative), accumulated in double.
-template <class V>
+// Mean cross-entropy + lambda/2 ||W||^2 and its gradient, as a block
+// objective of the L-BFGS (rank_genes_groups_lbfgs.hpp). theta holds W as
+// p x k (k contiguous per feature) followed by the k intercepts; its blocks
+// are those of kGeneBlock features (the last one with the intercepts). The
+// passes work on rows of `lanes` floats (zero padding): W rounded to float
+// for the margins (the loss and gradient are those at that rounding, to
+// 6e-8 relative) and the residuals rounded to float for the gradient; the
+// passes' totals, the losses, probabilities and other sums are double.
 class Objective {
  public:
-  Objective(const Design<V>& d, std::span<const int32_t> labels, int k, bool binary, double lambda, bool intercept)
-      : d_(d), y_(labels), k_(k), kp_((k + 3) / 4 * 4), binary_(binary), lambda_(lambda), intercept_(intercept) {
-    resid_.assign(static_cast<size_t>(d_.n * kp_), 0.0);
-    wp_.assign(static_cast<size_t>(d_.p * kp_), 0.0f);
-    gp_.assign(static_cast<size_t>(d_.p * kp_), 0.0);
+  Objective(const Design& d, std::span<const int32_t> labels, int k, bool binary, double lambda, bool intercept)
+      : d_(d), y_(labels), n_(d.rows.n_rows), p_(d.rows.n_cols), k_(k), lanes_(detail::logreg_lanes(k)),
+        binary_(binary), lambda_(lambda), intercept_(intercept) {
+    const int64_t row_blocks = (n_ + kRowBlock - 1) / kRowBlock;
+    z_.assign(static_cast<size_t>(n_ * lanes_), 0.0);
+    resid_.assign(static_cast<size_t>(n_ * lanes_), 0.0f);
+    wf_.assign(static_cast<size_t>(p_ * lanes_), 0.0f);
+    block_loss_.assign(static_cast<size_t>(row_blocks), 0.0);
+    block_resid_.assign(static_cast<size_t>(row_blocks * k_), 0.0);
+    block_penalty_.assign(static_cast<size_t>((size() + block() - 1) / block()), 0.0);
+    intercept_grad_.assign(static_cast<size_t>(k_), 0.0);
   }
-  int64_t size() const { return d_.p * k_ + k_; }
+  int64_t size() const { return p_ * k_ + k_; }
+  int64_t block() const { return kGeneBlock * k_; }
   int evaluations() const { return evaluations_; }  // value() calls
 
-  // The loss at th (margins, probabilities and residuals kept for gradient()).
+  // th's block [a, b) changed: W rounded to float and its squares' sum.
+  void prepare(const std::vector<double>& th, int64_t a, int64_t b) {
+    const int k = k_;
+    double sq = 0;
+    for (int64_t j = a / k; j < std::min(b / k, p_); ++j)
+      for (int c = 0; c < k; ++c) {
+        const double w = th[j * k + c];
+        wf_[j * lanes_ + c] = static_cast<float>(w);
+        sq += w * w;
+      }
+    block_penalty_[static_cast<size_t>(a / block())] = sq;
+  }
+
+  // The loss at th (residuals (P - Y) / n kept for gradient()).
   double value(const std::vector<double>& th) {
     ++evaluations_;
-    const int64_t n = d_.n, p = d_.p;
     const int k = k_;
-    const int64_t kp = kp_;
-    const double* b = th.data() + p * k;
-    const double inv_n = 1.0 / static_cast<double>(n);
-    const double penalty = parallel_reduce_blocks(p, 1024, 0.0, [&](int64_t j0, int64_t j1) {
-      double sq = 0;
-      for (int64_t j = j0; j < j1; ++j)
-        for (int c = 0; c < k; ++c) {
-          const double w = th[j * k + c];
-          wp_[j * kp + c] = static_cast<float>(w);
-          sq += w * w;
-        }
-      return sq;
-    });
-    // Margins, probabilities and per-row losses; resid = (P - Y) / n, the
-    // padding lanes stay 0 (they gather the zero padding of wp_).
-    const double loss = parallel_reduce_blocks(n, 64, 0.0, [&](int64_t r0, int64_t r1) {
-      gather_weights(r0, r1, d_.row_ptr.data(), d_.row_idx.data(), d_.row_val.data(), wp_.data(), kp,
-                     resid_.data());
+    const int64_t lanes = lanes_;
+    const double* b = th.data() + p_ * k;
+    const double inv_n = 1.0 / static_cast<double>(n_);
+    parallel_blocks(n_, kRowBlock, [&](int64_t r0, int64_t r1) {
+      detail::logreg_gather(d_.rows, r0, r1, wf_.data(), static_cast<int>(lanes), z_.data() + r0 * lanes);
       double acc = 0;
+      double* rsum = block_resid_.data() + (r0 / kRowBlock) * k;
+      std::fill(rsum, rsum + k, 0.0);
       for (int64_t i = r0; i < r1; ++i) {
-        double* r = resid_.data() + i * kp;
+        double* z = z_.data() + i * lanes;
+        float* r = resid_.data() + i * lanes;
         if (intercept_)
-          for (int c = 0; c < k; ++c) r[c] += b[c];
+          for (int c = 0; c < k; ++c) z[c] += b[c];
         if (binary_) {
-          const double t = r[0], yi = y_[i] == 1 ? 1.0 : 0.0;
+          const double t = z[0], yi = y_[i] == 1 ? 1.0 : 0.0;
           // log(1 + e^t) - y t, computed without overflow.
           acc += (t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t))) - yi * t;
           const double prob = t >= 0 ? 1.0 / (1.0 + std::exp(-t)) : std::exp(t) / (1.0 + std::exp(t));
-          r[0] = (prob - yi) * inv_n;
+          z[0] = (prob - yi) * inv_n;
         } else {
-          const double zmax = *std::max_element(r, r + k);
-          const double zy = r[y_[i]];
+          const double zmax = *std::max_element(z, z + k);
+          const double zy = z[y_[i]];
           double se = 0;
           for (int c = 0; c < k; ++c) {
-            r[c] = std::exp(r[c] - zmax);
-            se += r[c];
+            z[c] = std::exp(z[c] - zmax);
+            se += z[c];
           }
           acc += zmax + std::log(se) - zy;
           const double scale = inv_n / se;
-          for (int c = 0; c < k; ++c) r[c] *= scale;
-          r[y_[i]] -= inv_n;
+          for (int c = 0; c < k; ++c) z[c] *= scale;
+          z[y_[i]] -= inv_n;
+        }
+        for (int c = 0; c < k; ++c) {
+          r[c] = static_cast<float>(z[c]);
+          rsum[c] += z[c];
         }
       }
-      return acc;
+      block_loss_[static_cast<size_t>(r0 / kRowBlock)] = acc;
     });
+    double loss = 0, penalty = 0;
+    for (double v : block_loss_) loss += v;
+    for (double v : block_penalty_) penalty += v;
+    std::fill(intercept_grad_.begin(), intercept_grad_.end(), 0.0);
+    if (intercept_)
+      for (size_t blk = 0; blk < block_loss_.size(); ++blk)
+        for (int c = 0; c < k; ++c) intercept_grad_[c] += block_resid_[blk * k + c];
     return loss * inv_n + 0.5 * lambda_ * penalty;
   }
 
-  // The gradient at the th of the last value() call: X^T resid, one feature
-  // at a time (accumulators in registers), plus the penalty's.
-  void gradient(const std::vector<double>& th, std::vector<double>& grad) {
-    const int64_t n = d_.n, p = d_.p;
+  // grad[a, b) at the th of the last value() call: Xᵀ resid, one gene at a
+  // time, plus the penalty's; the intercepts' from the double residuals.
+  void gradient(const std::vector<double>& th, std::vector<double>& grad, int64_t a, int64_t b) {
     const int k = k_;
-    const int64_t kp = kp_;
-    grad.resize(static_cast<size_t>(size()));
-    parallel_blocks(p, 256, [&](int64_t j0, int64_t j1) {
-      gather_resid(j0, j1, d_.col_ptr.data(), d_.col_idx.data(), d_.col_val.data(), resid_.data(), kp, gp_.data());
+    const int64_t lanes = lanes_;
+    const int64_t j0 = a / k, j1 = std::min(b / k, p_);
+    if (j1 > j0) {
+      std::vector<double> gp(static_cast<size_t>((j1 - j0) * lanes));
+      detail::logreg_gather(d_.cols, j0, j1, resid_.data(), static_cast<int>(lanes), gp.data());
       for (int64_t j = j0; j < j1; ++j)
-        for (int c = 0; c < k; ++c) grad[j * k + c] = gp_[j * kp + c] + lambda_ * th[j * k + c];
-    });
-    for (int c = 0; c < k; ++c) grad[p * k + c] = 0.0;
-    if (intercept_)
-      for (int64_t i = 0; i < n; ++i)
-        for (int c = 0; c < k; ++c) grad[p * k + c] += resid_[i * kp + c];
+        for (int c = 0; c < k; ++c) grad[j * k + c] = gp[(j - j0) * lanes + c] + lambda_ * th[j * k + c];
+    }
+    for (int64_t e = std::max(a, p_ * k); e < b; ++e) grad[e] = intercept_grad_[e - p_ * k];
   }
 
  private:
-  const Design<V>& d_;
+  const Design& d_;
   std::span<const int32_t> y_;
+  int64_t n_, p_;
   int k_;
-  int64_t kp_;
+  int64_t lanes_;
   bool binary_;
   double lambda_;
   bool intercept_;
-  std::vector<double> resid_;
-  std::vector<float> wp_;
-  std::vector<double> gp_;
+  std::vector<double> z_;          // margins, then (P - Y) / n
+  std::vector<float> resid_;       // (P - Y) / n rounded, for the gradient pass
+  std::vector<float> wf_;          // W rounded, for the margins pass
+  std::vector<double> block_loss_, block_resid_;  // per block of cells, added in block order
+  std::vector<double> block_penalty_;             // per block of theta
+  std::vector<double> intercept_grad_;
   int evaluations_ = 0;
 };
 
-template <class V>
 LogregResult fit(const SparseMatrix& m, std::span<const int32_t> labels, int n_classes, const LogregOptions& opt) {
-  const Design<V> d = make_design<V>(m);
   const bool binary = n_classes == 2;
   const int k = binary ? 1 : n_classes;
-  const double lambda = 1.0 / (opt.C * static_cast<double>(d.n));
-  Objective<V> f(d, labels, k, binary, lambda, opt.fit_intercept);
+  const Design d = make_design(m, detail::logreg_lanes(k));
+  const int64_t p = d.rows.n_cols;
+  const double lambda = 1.0 / (opt.C * static_cast<double>(d.rows.n_rows));
+  Objective f(d, labels, k, binary, lambda, opt.fit_intercept);
   LogregResult res;
   std::vector<double> th(static_cast<size_t>(f.size()), 0.0);
-  const detail::LbfgsResult lr = detail::lbfgs_minimise(
-      {[&](const std::vector<double>& x) { return f.value(x); },
-       [&](const std::vector<double>& x, std::vector<double>& grad) { f.gradient(x, grad); }},
-      th, {opt.max_iter, opt.tol, opt.memory});
+  detail::LbfgsBlockObjective bo;
+  bo.block = f.block();
+  bo.prepare = [&](const std::vector<double>& x, int64_t a, int64_t b) { f.prepare(x, a, b); };
+  bo.value = [&](const std::vector<double>& x) { return f.value(x); };
+  bo.gradient = [&](const std::vector<double>& x, std::vector<double>& g, int64_t a, int64_t b) {
+    f.gradient(x, g, a, b);
+  };
+  const detail::LbfgsResult lr = detail::lbfgs_minimise_blocks(bo, th, {opt.max_iter, opt.tol, opt.memory});
   res.iterations = lr.iterations;
   res.converged = lr.converged;
   res.evaluations = f.evaluations();
   res.n_rows = k;
-  res.n_features = d.p;
-  res.coef.resize(static_cast<size_t>(k * d.p));
+  res.n_features = p;
+  res.coef.resize(static_cast<size_t>(k * p));
   for (int c = 0; c < k; ++c)
-    for (int64_t j = 0; j < d.p; ++j) res.coef[c * d.p + j] = th[j * k + c];
-  res.intercept.assign(th.begin() + d.p * k, th.end());
+    for (int64_t j = 0; j < p; ++j) res.coef[c * p + j] = th[j * k + c];
+  res.intercept.assign(th.begin() + p * k, th.end());
   return res;
 }
 
@@ -393,19 +257,17 @@ LogregResult logistic_regression(const Element& x, std::span<const int32_t> labe
     throw ValueError("logistic_regression: one label per row is needed");
   for (int32_t l : labels)
     if (l < 0 || l >= n_classes) throw ValueError("logistic_regression: label out of range");
-  bool finite = true, float_exact = true;
+  // The passes hold X as float: values beyond its range would become
+  // infinite (rounding the others changes them by at most 6e-8 relative).
+  bool finite = true;
   dispatch_dtype(m->dtype(), [&](auto t) {
     using T = decltype(t);
     if constexpr (!std::is_same_v<T, Bool8>) {
-      for (T v : m->data.as<T>()) {
-        const double d = static_cast<double>(v);
-        finite = finite && std::isfinite(d);
-        float_exact = float_exact && static_cast<double>(static_cast<float>(d)) == d;
-      }
+      for (T v : m->data.as<T>()) finite = finite && std::abs(static_cast<double>(v)) <= FLT_MAX;
     }
   });
-  if (!finite) throw ValueError("logistic_regression: x has a non-finite value");
-  return float_exact ? fit<float>(*m, labels, n_classes, opt) : fit<double>(*m, labels, n_classes, opt);
+  if (!finite) throw ValueError("logistic_regression: x has a non-finite value or one beyond float32's range");
+  return fit(*m, labels, n_classes, opt);
 }
 
 }  // namespace scanpp::tl
