@@ -25,10 +25,10 @@ AnnData run_tutorial(int threads) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string yaml = ss.str();
-  const std::string rel = "../shared/";
+  const std::string rel = "path: ../shared/";
   const size_t at = yaml.find(rel);
   EXPECT_NE(at, std::string::npos);
-  if (at != std::string::npos) yaml.replace(at, rel.size(), shared(""));
+  if (at != std::string::npos) yaml.replace(at, rel.size(), "path: " + shared(""));
   const int before = num_threads();
   set_num_threads(threads);
   AnnData ad;
