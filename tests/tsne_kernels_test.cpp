@@ -1,7 +1,8 @@
 // The t-SNE gradient kernels against plain O(n²) / per-entry reference loops,
 // on Scanpy 1.11.5's golden PBMC 3k embedding: the grouped Barnes–Hut walk,
-// the vectorised attraction and KL terms, the FFT grid sizes, degenerate
-// inputs, and bit-identical results for 1 and 2 threads.
+// the vectorised attraction (double and float32) and KL terms, the FFT grid
+// sizes, t-SNE's own kNN selection against pp::knn, degenerate inputs, and
+// bit-identical results for 1 and 2 threads.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,8 +12,10 @@
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/npy.hpp"
+#include "scanpp/pp/knn.hpp"
 #include "scanpp/tl/tsne.hpp"
 #include "scanpp/tl/tsne_gradient.hpp"
+#include "scanpp/tl/tsne_knn.hpp"
 #include "test_paths.hpp"
 #include "tsne_support.hpp"
 
@@ -81,6 +84,31 @@ TEST(TsneBarnesHut, GroupedWalkMatchesExactRepulsion) {
   const double zsb = tl::tsne_repulsion_barnes_hut(y, bh, 0.5);
   EXPECT_NEAR(zsb / zs, 1.0, 1e-6);
   EXPECT_LT(rel_err(bh, zsb, exact, zs), 1e-2);
+}
+
+TEST(TsneBarnesHut, LastOrderReusedGivesTheSameTree) {
+  // A walker reuses its last Morton order (insertion sort) when the points
+  // moved little and sorts afresh otherwise; either way the results must be
+  // those of a fresh walker, bit for bit: after a small step (few moves),
+  // after a reflection (past the move budget), and for another size.
+  const std::vector<double> y0 = golden_embedding();
+  tl::TsneBarnesHut reused(0.5);
+  std::vector<double> out(y0.size()), fresh_out(y0.size());
+  reused(y0, out);
+  std::vector<double> y = y0;
+  for (size_t s = 0; s < y.size(); ++s) y[s] += 0.05 * std::sin(static_cast<double>(s));
+  std::vector<double> y_flipped = y0;
+  for (size_t s = 0; s < y.size(); s += 2) y_flipped[s] = -y_flipped[s];
+  const std::vector<double> y_small(y0.begin(), y0.begin() + 1000);
+  using Positions = std::initializer_list<const std::vector<double>*>;
+  for (const std::vector<double>* pos : Positions{&y, &y_flipped, &y_small, &y0}) {
+    out.assign(pos->size(), 0.0);
+    fresh_out.assign(pos->size(), 0.0);
+    const double z = reused(*pos, out);
+    tl::TsneBarnesHut fresh(0.5);
+    EXPECT_EQ(z, fresh(*pos, fresh_out));
+    EXPECT_EQ(out, fresh_out);
+  }
 }
 
 TEST(TsneBarnesHut, DuplicatesAndBadInput) {
@@ -184,4 +212,84 @@ TEST(TsneKernels, AttractionAndKlMatchPlainLoops) {
   const double kl = tl::tsne_kl_divergence(Ps, Array::from_vector(y, {P.n, 2}));
   EXPECT_NEAR(kl, ref_err + std::log(Z) * sum_p, 1e-11);
   std::printf("KL of Scanpy's embedding: %.6f (plain loop %.6f)\n", kl, ref_err + std::log(Z) * sum_p);
+}
+
+TEST(TsneKnn, SameNeighboursAsTheExactSearch) {
+  // t-SNE's own selection must hand the calibration exactly what pp::knn's
+  // exact search gives (the golden PBMC input, float32): same neighbours in
+  // the same order, same float32 squared distances; float64 input too.
+  ThreadGuard guard;
+  const Array X = tsne_support::golden_pcs40();
+  const int k = 91;
+  set_num_threads(2);
+  const tl::TsneNeighbours nn = tl::tsne_neighbours(X, k);
+  const pp::KnnResult ref = pp::knn_exact(X, k + 1);
+  ASSERT_EQ(nn.n, X.rows());
+  ASSERT_EQ(nn.k, k);
+  int64_t index_mismatch = 0, sq_mismatch = 0;
+  for (int64_t i = 0; i < X.rows(); ++i)
+    for (int j = 0; j < k; ++j) {
+      index_mismatch += nn.index[i * k + j] != ref.index(i, j + 1);
+      const float f = static_cast<float>(ref.distance(i, j + 1));
+      sq_mismatch += nn.sq[i * k + j] != f * f;
+    }
+  EXPECT_EQ(index_mismatch, 0);
+  EXPECT_EQ(sq_mismatch, 0);
+  set_num_threads(1);
+  const tl::TsneNeighbours one = tl::tsne_neighbours(X, k);
+  EXPECT_EQ(one.index, nn.index);
+  EXPECT_EQ(one.sq, nn.sq);
+
+  const Array X64 = X.astype(DType::Float64);
+  const tl::TsneNeighbours n64 = tl::tsne_neighbours(X64, 30);
+  const pp::KnnResult r64 = pp::knn_exact(X64, 31);
+  index_mismatch = sq_mismatch = 0;
+  for (int64_t i = 0; i < X.rows(); ++i)
+    for (int j = 0; j < 30; ++j) {
+      index_mismatch += n64.index[i * 30 + j] != r64.index(i, j + 1);
+      const double d = r64.distance(i, j + 1);
+      sq_mismatch += n64.sq[i * 30 + j] != static_cast<float>(d * d);
+    }
+  EXPECT_EQ(index_mismatch, 0);
+  EXPECT_EQ(sq_mismatch, 0);
+
+  EXPECT_THROW(tl::tsne_neighbours(X, 0), ValueError);
+  EXPECT_THROW(tl::tsne_neighbours(tsne_support::golden_pcs40(10), 10), ValueError);
+  Array bad = tsne_support::golden_pcs40(20);
+  bad.as<float>()[7] = std::nanf("");
+  EXPECT_THROW(tl::tsne_neighbours(bad, 5), InputError);
+}
+
+TEST(TsneKernels, Float32AttractionAgreesWithDouble) {
+  // The attraction every iteration runs (float32 terms, rows padded to
+  // multiples of 8) against the double kernel, on Scanpy's embedding and on
+  // a compact start-like one (coordinates ~1e-4).
+  ThreadGuard guard;
+  const Array X = tsne_support::golden_pcs40();
+  const tl::TsneP P = tl::tsne_p_from_sparse(tl::tsne_affinities(X, 30.0));
+  ASSERT_EQ(P.f32_indptr.size(), P.indptr.size());
+  for (int64_t i = 0; i < P.n; ++i) {
+    const int64_t len = P.indptr[i + 1] - P.indptr[i], padded = P.f32_indptr[i + 1] - P.f32_indptr[i];
+    ASSERT_TRUE(padded % 8 == 0 && padded >= len && padded < len + 8) << i;
+  }
+  for (double scale : {1.0, 1e-6}) {
+    std::vector<double> y = golden_embedding();
+    for (double& v : y) v *= scale;
+    std::vector<float> y32(y.begin(), y.end());
+    std::vector<double> ref(y.size()), a1(y.size()), a2(y.size());
+    tl::tsne_attraction(P, y, ref, false);
+    set_num_threads(1);
+    tl::tsne_attraction_f32(P, y32, a1);
+    set_num_threads(2);
+    tl::tsne_attraction_f32(P, y32, a2);
+    EXPECT_EQ(a1, a2);
+    double num = 0.0, den = 0.0;
+    for (size_t s = 0; s < y.size(); ++s) {
+      num += (a1[s] - ref[s]) * (a1[s] - ref[s]);
+      den += ref[s] * ref[s];
+    }
+    const double rel = std::sqrt(num / den);
+    std::printf("float32 attraction at scale %g: relative error %.2e\n", scale, rel);
+    EXPECT_LT(rel, 1e-6);
+  }
 }

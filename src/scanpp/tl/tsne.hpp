@@ -13,8 +13,9 @@
 // walked once per group of up to 64 nearby points with a criterion that
 // implies the per-point one, and the interactions run in float32 vectors) or
 // by FFT-accelerated interpolation (FIt-SNE, Linderman et al. 2019) for large
-// data. The optimiser's state, the attraction and every sum are double
-// precision (scikit-learn optimises in float32), so the result is not
+// data. The optimiser's state and every sum are double precision; the
+// attraction's terms are float32 except at the progress checks, where the
+// error is evaluated (scikit-learn optimises in float32). The result is not
 // scikit-learn's bit for bit (it cannot be: its tree and float32 rounding are
 // not reproducible outside it), but the objective it minimises is the same.
 // The vectorised kernels fix their operation order in code, so the AVX2 and
@@ -42,8 +43,9 @@ const char* tsne_method_name(TsneMethod m);
 TsneMethod tsne_auto_method(int64_t n);
 
 // Joint probabilities P (n x n CSR, float64, symmetric, summing to 1) of the
-// rows of X (n x d, float32/float64): exact or approximate (NN-descent with 30
-// candidates per round, n ≥ 8192 as in pp.neighbors) euclidean kNN with k = min(n − 1, ⌊3·perplexity + 1⌋),
+// rows of X (n x d, float32/float64): exact (tsne_neighbours: pp::knn's exact
+// neighbours and distances) or approximate (NN-descent with 30 candidates per
+// round, n ≥ 8192 as in pp.neighbors) euclidean kNN with k = min(n − 1, ⌊3·perplexity + 1⌋),
 // conditional p_{j|i} from squared distances by scikit-learn's binary search on
 // the Gaussian precision (entropy within 1e-5 of ln(perplexity), ≤ 100 steps),
 // then P = (C + Cᵀ) / sum(C + Cᵀ). ValueError if perplexity ≥ n or ≤ 0;
@@ -63,6 +65,9 @@ struct TsneLayoutOptions {
   int n_iter_without_progress = 300;
   double min_grad_norm = 1e-7;
   double theta = 0.5;               // Barnes–Hut angle
+  // Drop to one thread for stretches where the machine is oversubscribed
+  // (other processes hold the cores); the result is the same either way.
+  bool adaptive_threads = true;
 };
 
 struct TsneLayoutResult {

@@ -8,8 +8,8 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
-#include "scanpp/pp/knn.hpp"
 #include "scanpp/tl/tsne.hpp"
+#include "scanpp/tl/tsne_knn.hpp"
 
 namespace scanpp::tl {
 
@@ -21,7 +21,8 @@ std::vector<double> tsne_conditional_p(std::span<const float> sq_distances, int6
   const double floor_sum = static_cast<double>(1e-8f);
   const double desired_entropy = std::log(perplexity);
   std::vector<double> P(static_cast<size_t>(n) * static_cast<size_t>(k));
-  parallel_blocks(n, 256, [&](int64_t r0, int64_t r1) {
+  // libm's exp, summed in order, as scikit-learn's loop: the same bits.
+  parallel_blocks(n, 64, [&](int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i) {
       const float* d = sq_distances.data() + i * k;
       double* p = P.data() + i * k;
@@ -65,33 +66,12 @@ SparseMatrix tsne_affinities(const Array& X, double perplexity) {
   const int k = static_cast<int>(std::min<double>(static_cast<double>(n - 1), std::floor(3.0 * perplexity + 1.0)));
   if (k < 1) throw ValueError("tsne: needs at least 2 cells");
 
-  // Column 0 of the search is the cell itself; scikit-learn's kneighbors()
-  // leaves it out. It returns float32 distances for float32 data and squares
-  // them in float32, which is reproduced here.
-  // Large data (n ≥ 8192) is searched by NN-descent. Its local joins cost
-  // the square of the candidates sampled per round; with k = 92, 30
-  // candidates instead of 60 cut the search by ~20 % at 50k cells for a
-  // recall of 0.993 instead of 0.999 (bench: 30 Gaussian clusters in 50-D),
-  // which t-SNE's perplexity-weighted P does not notice.
-  pp::KnnOptions ko;
-  ko.nndescent.max_candidates = 30;
-  const pp::KnnResult nn = pp::knn(X, k + 1, ko);
-  std::vector<float> sq(static_cast<size_t>(n) * static_cast<size_t>(k));
-  std::vector<int32_t> nbr(sq.size());
-  for (int64_t i = 0; i < n; ++i)
-    for (int j = 0; j < k; ++j) {
-      const double dist = nn.distance(i, j + 1);
-      if (X.dtype() == DType::Float32) {
-        const float f = static_cast<float>(dist);
-        sq[i * k + j] = f * f;
-      } else {
-        sq[i * k + j] = static_cast<float>(dist * dist);
-      }
-      nbr[i * k + j] = nn.index(i, j + 1);
-    }
-  const std::vector<double> cond = tsne_conditional_p(sq, n, k, perplexity);
+  const TsneNeighbours nn = tsne_neighbours(X, k);
+  const std::vector<int32_t>& nbr = nn.index;
+  const std::vector<double> cond = tsne_conditional_p(nn.sq, n, k, perplexity);
 
   // C + Cᵀ: row i holds its own neighbours and every cell that lists i.
+  // Cᵀ's rows come out sorted by column (cells are visited in order).
   std::vector<int64_t> tptr(static_cast<size_t>(n) + 1, 0);
   for (int32_t j : nbr) ++tptr[static_cast<size_t>(j) + 1];
   for (int64_t i = 0; i < n; ++i) tptr[i + 1] += tptr[i];
@@ -107,18 +87,28 @@ SparseMatrix tsne_affinities(const Array& X, double perplexity) {
       }
   }
   std::vector<std::vector<std::pair<int32_t, double>>> rows(static_cast<size_t>(n));
-  parallel_blocks(n, 256, [&](int64_t r0, int64_t r1) {
-    std::vector<std::pair<int32_t, double>> buf;
+  parallel_blocks(n, 64, [&](int64_t r0, int64_t r1) {
+    std::vector<std::pair<int32_t, double>> own;
     for (int64_t i = r0; i < r1; ++i) {
-      buf.clear();
-      for (int j = 0; j < k; ++j) buf.emplace_back(nbr[i * k + j], cond[i * k + j]);
-      for (int64_t q = tptr[i]; q < tptr[i + 1]; ++q) buf.emplace_back(tidx[q], tval[q]);
-      // Stable so that a pair present in both C and Cᵀ is summed in that order.
-      std::stable_sort(buf.begin(), buf.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      own.clear();
+      for (int j = 0; j < k; ++j) own.emplace_back(nbr[i * k + j], cond[i * k + j]);
+      std::sort(own.begin(), own.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      // Merge by column; a pair in both C and Cᵀ is summed C first.
       auto& out = rows[i];
-      for (const auto& [j, v] : buf) {
-        if (!out.empty() && out.back().first == j) out.back().second += v;
-        else out.emplace_back(j, v);
+      out.reserve(own.size() + static_cast<size_t>(tptr[i + 1] - tptr[i]));
+      size_t a = 0;
+      int64_t b = tptr[i];
+      while (a < own.size() || b < tptr[i + 1]) {
+        if (b == tptr[i + 1] || (a < own.size() && own[a].first < tidx[b])) {
+          out.push_back(own[a++]);
+        } else if (a == own.size() || tidx[b] < own[a].first) {
+          out.emplace_back(tidx[b], tval[b]);
+          ++b;
+        } else {
+          out.emplace_back(own[a].first, own[a].second + tval[b]);
+          ++a;
+          ++b;
+        }
       }
     }
   });

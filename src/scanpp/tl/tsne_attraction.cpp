@@ -10,6 +10,10 @@
 
 namespace scanpp::tl {
 
+namespace {
+constexpr int64_t kF32Chunk = 8;  // entries per vector in the float32 attraction
+}  // namespace
+
 TsneP tsne_p_from_sparse(const SparseMatrix& P) {
   if (P.n_rows != P.n_cols) throw ValueError("tsne: P must be square");
   if (!dtype_is_float(P.dtype())) throw ValueError("tsne: P must hold floating-point values");
@@ -28,6 +32,21 @@ TsneP tsne_p_from_sparse(const SparseMatrix& P) {
   for (double v : out.values) {
     out.sum_p += v;
     if (v > 0.0) out.sum_p_log_p += v * std::log(v);
+  }
+  out.f32_indptr.assign(static_cast<size_t>(out.n) + 1, 0);
+  for (int64_t i = 0; i < out.n; ++i) {
+    const int64_t len = out.indptr[i + 1] - out.indptr[i];
+    out.f32_indptr[i + 1] = out.f32_indptr[i] + (len + kF32Chunk - 1) / kF32Chunk * kF32Chunk;
+  }
+  out.f32_indices.assign(static_cast<size_t>(out.f32_indptr[out.n]), 0);
+  out.f32_values.assign(out.f32_indices.size(), 0.0f);
+  for (int64_t i = 0; i < out.n; ++i) {
+    int64_t at = out.f32_indptr[i];
+    for (int64_t q = out.indptr[i]; q < out.indptr[i + 1]; ++q, ++at) {
+      out.f32_indices[at] = out.indices[q];
+      out.f32_values[at] = static_cast<float>(out.values[q]);
+    }
+    for (; at < out.f32_indptr[i + 1]; ++at) out.f32_indices[at] = static_cast<int32_t>(i);
   }
   return out;
 }
@@ -152,7 +171,61 @@ __attribute__((target_clones("avx2", "default"))) double attraction_rows(const i
                     : attraction_rows_impl<false>(indptr, indices, values, y, attr, r0, r1);
 }
 
+using F8 = float __attribute__((vector_size(32)));
+using F4 = float __attribute__((vector_size(16)));
+using F2 = float __attribute__((vector_size(8)));
+
+// Rows [r0, r1) of the float32 attraction over the padded rows. The
+// neighbours' coordinates are gathered lane by lane; the arithmetic is one
+// fixed sequence of float32 vector operations (no FMA contraction), so every
+// clone gives the same bits.
+__attribute__((target_clones("avx2", "default"))) void attraction_rows_f32(const int64_t* indptr,
+                                                                          const int32_t* indices,
+                                                                          const float* values, const float* y,
+                                                                          double* attr, int64_t r0, int64_t r1) {
+  for (int64_t i = r0; i < r1; ++i) {
+    const F8 xv = F8{} + y[2 * i], yv = F8{} + y[2 * i + 1];
+    F8 fx{}, fy{};
+    for (int64_t q = indptr[i]; q < indptr[i + 1]; q += kF32Chunk) {
+      // Each neighbour's (x, y) is one 8-byte load; pairs are joined and
+      // split into the x and y vectors by shuffles (no round trip through
+      // memory).
+      F2 c[kF32Chunk];
+      for (int l = 0; l < kF32Chunk; ++l) std::memcpy(&c[l], y + 2 * static_cast<int64_t>(indices[q + l]), sizeof(F2));
+      const F4 c01 = __builtin_shufflevector(c[0], c[1], 0, 1, 2, 3), c23 = __builtin_shufflevector(c[2], c[3], 0, 1, 2, 3);
+      const F4 c45 = __builtin_shufflevector(c[4], c[5], 0, 1, 2, 3), c67 = __builtin_shufflevector(c[6], c[7], 0, 1, 2, 3);
+      const F8 a = __builtin_shufflevector(c01, c45, 0, 1, 2, 3, 4, 5, 6, 7);
+      const F8 b = __builtin_shufflevector(c23, c67, 0, 1, 2, 3, 4, 5, 6, 7);
+      const F8 xj = __builtin_shufflevector(a, b, 0, 2, 8, 10, 4, 6, 12, 14);
+      const F8 yj = __builtin_shufflevector(a, b, 1, 3, 9, 11, 5, 7, 13, 15);
+      F8 p;
+      std::memcpy(&p, values + q, sizeof(F8));
+      const F8 dx = xv - xj, dy = yv - yj;
+      const F8 w = p / (1.0f + dx * dx + dy * dy);
+      fx += w * dx;
+      fy += w * dy;
+    }
+    double sx = 0.0, sy = 0.0;
+    for (int l = 0; l < kF32Chunk; ++l) {
+      sx += static_cast<double>(fx[l]);
+      sy += static_cast<double>(fy[l]);
+    }
+    attr[2 * i] = sx;
+    attr[2 * i + 1] = sy;
+  }
+}
+
 }  // namespace
+
+void tsne_attraction_f32_rows(const TsneP& P, std::span<const float> y32, std::span<double> attr, int64_t r0,
+                              int64_t r1) {
+  attraction_rows_f32(P.f32_indptr.data(), P.f32_indices.data(), P.f32_values.data(), y32.data(), attr.data(), r0,
+                      r1);
+}
+
+void tsne_attraction_f32(const TsneP& P, std::span<const float> y32, std::span<double> attr) {
+  parallel_blocks(P.n, 512, [&](int64_t r0, int64_t r1) { tsne_attraction_f32_rows(P, y32, attr, r0, r1); });
+}
 
 double tsne_attraction(const TsneP& P, std::span<const double> y, std::span<double> attr, bool with_error) {
   constexpr int64_t kBlock = 512;

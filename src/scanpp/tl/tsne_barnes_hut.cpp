@@ -2,8 +2,9 @@
 // for speed on the few thousand points it is used for:
 //
 // - The quadtree is rebuilt every call from the points sorted by Morton code
-//   (radix sort), so every node is a contiguous range of the sorted points
-//   and the whole tree lives in one flat, reused array.
+//   (the last call's order insertion-sorted when the points moved little,
+//   else a radix sort), so every node is a contiguous range of the sorted
+//   points and the whole tree lives in one flat, reused array.
 // - The tree is walked once per group (a node of at most kGroupSize points)
 //   rather than once per point: a node is summarised by its centre of mass
 //   when its size (the longest side of its points' bounding box) is below θ
@@ -70,8 +71,38 @@ struct TsneBarnesHut::Tree {
   std::vector<int32_t> groups;            // group nodes, in sorted order
   std::vector<double> z_sorted;           // Σ_j K_ij per sorted point
   double inv_theta2 = 4.0;
+  int64_t n_points = 0;  // points of the last build
+
+  // Points move little from one call to the next, so the last order is
+  // usually a few moves from the new one: insertion-sorts it by the new
+  // (code, index) and gives up (returning false, `code` untouched) past a
+  // budget of moves. Either sort yields the one order by (code, index).
+  bool resort_points(int64_t n) {
+    if (static_cast<int64_t>(order.size()) != n) return false;
+    code_tmp.resize(static_cast<size_t>(n));
+    for (int64_t s = 0; s < n; ++s) code_tmp[s] = code[order[s]];
+    const int64_t budget = 4 * n;
+    int64_t moves = 0;
+    for (int64_t s = 1; s < n; ++s) {
+      const uint64_t c = code_tmp[s];
+      const int32_t o = order[s];
+      int64_t t = s;
+      while (t > 0 && (code_tmp[t - 1] > c || (code_tmp[t - 1] == c && order[t - 1] > o))) {
+        code_tmp[t] = code_tmp[t - 1];
+        order[t] = order[t - 1];
+        --t;
+      }
+      code_tmp[t] = c;
+      order[t] = o;
+      moves += s - t;
+      if (moves > budget) return false;
+    }
+    code.swap(code_tmp);
+    return true;
+  }
 
   void sort_points(int64_t n) {
+    if (resort_points(n)) return;
     // LSD radix sort on the 42-bit codes, 11 bits a pass; stable, so ties
     // keep index order and the permutation is unique.
     constexpr int kBits = 11;
@@ -231,10 +262,16 @@ __attribute__((target_clones("avx2", "default"))) void interact(const float* lx,
 }  // namespace
 
 double TsneBarnesHut::operator()(std::span<const double> y, std::span<double> rep) {
+  build(y);
+  return walk(rep);
+}
+
+void TsneBarnesHut::build(std::span<const double> y) {
   const int64_t n = static_cast<int64_t>(y.size() / 2);
-  if (n == 0) return 0.0;
-  if (n > std::numeric_limits<int32_t>::max() / 2) throw ValueError("tsne: too many points for Barnes-Hut");
   Tree& t = *tree_;
+  t.n_points = n;
+  if (n == 0) return;
+  if (n > std::numeric_limits<int32_t>::max() / 2) throw ValueError("tsne: too many points for Barnes-Hut");
   double x0 = y[0], x1 = y[0], y0 = y[1], y1 = y[1];
   for (int64_t i = 0; i < n; ++i) {
     const double a = y[2 * i], b = y[2 * i + 1];
@@ -270,18 +307,24 @@ double TsneBarnesHut::operator()(std::span<const double> y, std::span<double> re
   t.nodes.emplace_back();
   t.boxes.emplace_back();
   t.build(0, 0, static_cast<int32_t>(n), 0, false);
+}
 
+double TsneBarnesHut::walk(std::span<double> rep) {
+  Tree& t = *tree_;
+  const int64_t n = t.n_points;
+  if (n == 0) return 0.0;
+  if (static_cast<int64_t>(rep.size()) < 2 * n) throw ValueError("tsne: the repulsion buffer is too small");
   const auto* nodes = t.nodes.data();
   // A walk lists each node or point at most once.
   const size_t list_cap = t.nodes.size() + static_cast<size_t>(n) + kLanes;
   t.z_sorted.resize(static_cast<size_t>(n));
   const int64_t n_groups = static_cast<int64_t>(t.groups.size());
-  parallel_blocks(n_groups, 4, [&](int64_t g0, int64_t g1) {
+  parallel_blocks(n_groups, 2, [&](int64_t g0, int64_t g1) {
     // Per-thread scratch, fully overwritten before it is read.
     thread_local std::vector<float> lx, ly, lw;
     thread_local std::vector<int32_t> stack;
     if (lx.size() < list_cap) lx.resize(list_cap), ly.resize(list_cap), lw.resize(list_cap);
-    if (stack.size() < t.nodes.size() + 1) stack.resize(t.nodes.size() + 1);
+    if (stack.size() < t.nodes.size() + 4) stack.resize(t.nodes.size() + 4);
     std::array<float, kGroupSize> px{}, py{};
     std::array<double, 3 * kGroupSize> out{};
     for (int64_t gi = g0; gi < g1; ++gi) {
@@ -291,26 +334,35 @@ double TsneBarnesHut::operator()(std::span<const double> y, std::span<double> re
       const int32_t gbeg = nodes[g].begin, gend = nodes[g].end;
       size_t m = 0, sp = 0;
       stack[sp++] = 0;
+      // Branch-light: the summary entry and the children are written
+      // whatever the test says, and the list and stack advance by what it
+      // says (the entries and their order are those of the plain walk).
       while (sp > 0) {
         const auto& c = nodes[stack[--sp]];
-        const double dx = std::max({gb.x0 - c.cx, 0.0, c.cx - gb.x1});
-        const double dy = std::max({gb.y0 - c.cy, 0.0, c.cy - gb.y1});
+        const double dx = std::max(std::max(gb.x0 - c.cx, 0.0), c.cx - gb.x1);
+        const double dy = std::max(std::max(gb.y0 - c.cy, 0.0), c.cy - gb.y1);
         const double d2 = dx * dx + dy * dy;
         // A node holding the group (its ancestors) is always opened, so no
         // summary includes a point of the group.
-        const bool holds_group = c.begin <= gbeg && gend <= c.end;
-        if (!holds_group && c.open2 < d2) {
-          lx[m] = static_cast<float>(c.cx - ox);
-          ly[m] = static_cast<float>(c.cy - oy);
-          lw[m++] = static_cast<float>(c.count);
-        } else if (c.first_child < 0) {
+        const bool holds_group = (c.begin <= gbeg) & (gend <= c.end);
+        const bool summarise = !holds_group & (c.open2 < d2);
+        lx[m] = static_cast<float>(c.cx - ox);
+        ly[m] = static_cast<float>(c.cy - oy);
+        lw[m] = static_cast<float>(c.count);
+        m += summarise;
+        const int32_t open = summarise ? 0 : c.n_children;
+        const int32_t last = c.first_child + open - 1;
+        stack[sp] = last;
+        stack[sp + 1] = last - 1;
+        stack[sp + 2] = last - 2;
+        stack[sp + 3] = last - 3;
+        sp += static_cast<size_t>(open);
+        if (!summarise && c.first_child < 0) {
           for (int32_t s = c.begin; s < c.end; ++s) {
             lx[m] = static_cast<float>(t.xs[s] - ox);
             ly[m] = static_cast<float>(t.ys[s] - oy);
             lw[m++] = 1.0f;
           }
-        } else {
-          for (int32_t ch = c.first_child + c.n_children - 1; ch >= c.first_child; --ch) stack[sp++] = ch;
         }
       }
       for (; m % kLanes != 0; ++m) lx[m] = ly[m] = lw[m] = 0.0f;

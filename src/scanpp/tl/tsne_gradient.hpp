@@ -26,6 +26,12 @@ struct TsneP {
   std::vector<double> values;
   double sum_p = 0.0;        // Σ p_ij
   double sum_p_log_p = 0.0;  // Σ p_ij ln p_ij over the positive entries (constant over the optimisation)
+  // The same entries as the per-iteration attraction reads them: p in
+  // float32, each row padded to a multiple of 8 entries with zero-weight
+  // entries pointing at the row itself (their terms are exactly zero).
+  std::vector<int64_t> f32_indptr;
+  std::vector<int32_t> f32_indices;
+  std::vector<float> f32_values;
 };
 // CSR/CSC, any float dtype, square; ValueError otherwise or for negative or
 // non-finite values.
@@ -36,16 +42,28 @@ TsneP tsne_p_from_sparse(const SparseMatrix& P);
 // with_error is set (else 0).
 double tsne_attraction(const TsneP& P, std::span<const double> y, std::span<double> attr, bool with_error = false);
 
+// The attraction alone in float32 (what every iteration between progress
+// checks needs): y32 is y rounded to float32; each entry's term is computed in
+// float32, eight entries at a time, and each row's lanes are summed in double
+// in lane order. Agrees with tsne_attraction to float32 rounding.
+void tsne_attraction_f32(const TsneP& P, std::span<const float> y32, std::span<double> attr);
+// Rows [r0, r1) of the above (for callers running it inside their own
+// parallel loop).
+void tsne_attraction_f32_rows(const TsneP& P, std::span<const float> y32, std::span<double> attr, int64_t r0,
+                              int64_t r1);
+
 // O(n²) over all pairs.
 double tsne_repulsion_exact(std::span<const double> y, std::span<double> rep);
 
-// Barnes–Hut on a quadtree of the points sorted by Morton code, traversed by
-// leaf groups of up to 8 points: a node is summarised by its centre of mass
-// when (longest side of its points' box)² < θ² (distance from that centre to
-// the group's box)², which implies the per-point criterion for every point
-// of the group; opened leaves interact point by point (exactly). Holds its
-// buffers between calls (not thread-safe itself; the traversal runs in
-// parallel). ValueError for a non-finite coordinate.
+// Barnes–Hut on a quadtree (leaves of up to 8 points) of the points sorted by
+// Morton code, traversed once per group (a node of up to 64 points): a node
+// is summarised by its centre of mass when (longest side of its points' box)²
+// < θ² (distance from that centre to the group's box)², which implies the
+// per-point criterion for every point of the group; opened leaves interact
+// point by point (exactly). Holds its buffers and the last Morton order
+// between calls (not thread-safe itself; the traversal runs in parallel); the
+// result depends only on the positions. ValueError for a non-finite
+// coordinate.
 class TsneBarnesHut {
  public:
   explicit TsneBarnesHut(double theta = 0.5);
@@ -53,6 +71,11 @@ class TsneBarnesHut {
   TsneBarnesHut(const TsneBarnesHut&) = delete;
   TsneBarnesHut& operator=(const TsneBarnesHut&) = delete;
   double operator()(std::span<const double> y, std::span<double> rep);
+  // operator() in two steps, for callers that overlap the (serial) tree
+  // build with other work: build() reads the positions, walk() then fills
+  // rep and returns Z.
+  void build(std::span<const double> y);
+  double walk(std::span<double> rep);
 
  private:
   struct Tree;

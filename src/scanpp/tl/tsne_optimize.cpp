@@ -3,8 +3,19 @@
 // twice as TSNE._tsne does: early exaggeration with momentum 0.5, then the
 // plain objective with momentum 0.8, each phase starting with fresh gains and
 // a zero update.
+//
+// Per iteration (Barnes–Hut): the serial tree build runs beside the
+// float32 attraction's row blocks in one parallel loop, the walk in a
+// second, and the step itself (a few thousand coordinates) serially; the
+// progress checks evaluate the attraction in double with the error term.
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstring>
+#include <ctime>
+#include <exception>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,35 +50,61 @@ namespace {
 
 constexpr int kCheckEvery = 50;  // scikit-learn's _N_ITER_CHECK
 constexpr double kMinGain = 0.01;
-constexpr int64_t kBlock = 4096;
+// Coordinates per block of the update (one block, so no parallel region, for
+// a few thousand points).
+constexpr int64_t kBlock = 8192;
+constexpr int64_t kAttrBlock = 128;  // rows per attraction task
 
 class Objective {
  public:
   Objective(const TsneP& P, TsneMethod method, double theta) : P_(P), method_(method), bh_(theta) {
     attr_.resize(static_cast<size_t>(2 * P.n));
     rep_.resize(attr_.size());
+    y32_.resize(attr_.size());
     sum_p_ = P.sum_p;
   }
 
   // Fills the attraction and repulsion buffers and returns Z; *error gets
   // KL(exaggeration·P ‖ Q) when with_error.
   double evaluate(std::span<const double> y, double exaggeration, bool with_error, double* error) {
-    const double a = tsne_attraction(P_, y, attr_, with_error);
-    double Z = 0.0;
-    switch (method_) {
-      case TsneMethod::Exact: Z = tsne_repulsion_exact(y, rep_); break;
-      case TsneMethod::Fft: Z = fft_(y, rep_); break;
-      default: Z = bh_(y, rep_); break;
+    double a = 0.0, Z = 0.0;
+    if (with_error) {
+      a = tsne_attraction(P_, y, attr_, true);
+    } else {
+      for (size_t s = 0; s < y.size(); ++s) y32_[s] = static_cast<float>(y[s]);
+    }
+    if (method_ == TsneMethod::Exact || method_ == TsneMethod::Fft) {
+      if (!with_error) tsne_attraction_f32(P_, y32_, attr_);
+      Z = method_ == TsneMethod::Exact ? tsne_repulsion_exact(y, rep_) : fft_(y, rep_);
+    } else {
+      // The tree build is serial: the attraction's row blocks run beside it
+      // (task 0 builds), then the walk runs in parallel.
+      const int64_t n_attr = with_error ? 0 : (P_.n + kAttrBlock - 1) / kAttrBlock;
+      std::exception_ptr failed;
+      parallel_blocks(1 + n_attr, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          if (t == 0) {
+            try {
+              bh_.build(y);
+            } catch (...) {
+              failed = std::current_exception();
+            }
+          } else {
+            tsne_attraction_f32_rows(P_, y32_, attr_, (t - 1) * kAttrBlock, std::min(P_.n, t * kAttrBlock));
+          }
+        }
+      });
+      if (failed) std::rethrow_exception(failed);
+      Z = bh_.walk(rep_);
     }
     Z = std::max(Z, std::numeric_limits<double>::min());
     // Σ p' ln(p' Z / K) with p' = e·p: e (Σ p ln(p/K) + (ln e + ln Z) Σ p).
     if (with_error) *error = exaggeration * (a + (std::log(exaggeration) + std::log(Z)) * sum_p_);
     return Z;
   }
-  // ∂KL/∂y at element s after evaluate().
-  double grad(size_t s, double exaggeration, double inv_z) const {
-    return 4.0 * (exaggeration * attr_[s] - rep_[s] * inv_z);
-  }
+  // The halves of the gradient after evaluate().
+  std::span<const double> attraction() const { return attr_; }
+  std::span<const double> repulsion() const { return rep_; }
   double kl(std::span<const double> y) {
     double e = 0.0;
     evaluate(y, 1.0, true, &e);
@@ -79,8 +116,139 @@ class Objective {
   TsneMethod method_;
   double sum_p_ = 0.0;
   std::vector<double> attr_, rep_;
+  std::vector<float> y32_;
   TsneFftRepulsion fft_;
   TsneBarnesHut bh_;
+};
+
+using D4 = double __attribute__((vector_size(32)));
+
+// Elements [s0, s1) of one step: g = 4 (e·attr − rep / Z) (∂KL/∂y), gains
+// +0.2 where the update and g disagree in sign, else ×0.8, floored at 0.01,
+// update = momentum·update − lr·g·gains, y += update. Returns Σ g² when
+// with_norm (else 0). Four at a time in a fixed operation order, so every
+// clone gives the same bits.
+__attribute__((target_clones("avx2", "default"))) double descent_step(const double* attr, const double* rep,
+                                                                     double* update, double* gains, double* y,
+                                                                     int64_t s0, int64_t s1, double exaggeration,
+                                                                     double inv_z, double momentum, double lr,
+                                                                     bool with_norm) {
+  D4 acc{};
+  int64_t s = s0;
+  for (; s + 4 <= s1; s += 4) {
+    D4 a, r, u, gn, yy;
+    std::memcpy(&a, attr + s, sizeof(D4));
+    std::memcpy(&r, rep + s, sizeof(D4));
+    std::memcpy(&u, update + s, sizeof(D4));
+    std::memcpy(&gn, gains + s, sizeof(D4));
+    std::memcpy(&yy, y + s, sizeof(D4));
+    const D4 g = 4.0 * (exaggeration * a - r * inv_z);
+    acc += g * g;
+    gn = u * g < 0.0 ? gn + 0.2 : gn * 0.8;
+    gn = gn < kMinGain ? D4{} + kMinGain : gn;
+    u = momentum * u - lr * (g * gn);
+    yy += u;
+    std::memcpy(update + s, &u, sizeof(D4));
+    std::memcpy(gains + s, &gn, sizeof(D4));
+    std::memcpy(y + s, &yy, sizeof(D4));
+  }
+  double norm2 = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  for (; s < s1; ++s) {
+    const double g = 4.0 * (exaggeration * attr[s] - rep[s] * inv_z);
+    norm2 += g * g;
+    const bool inc = update[s] * g < 0.0;
+    gains[s] = std::max(inc ? gains[s] + 0.2 : gains[s] * 0.8, kMinGain);
+    update[s] = momentum * update[s] - lr * (g * gains[s]);
+    y[s] += update[s];
+  }
+  return with_norm ? norm2 : 0.0;
+}
+
+// Iterations are short (~0.3 ms on PBMC 3k) and each ends in two parallel
+// loops, so when other processes hold the cores, a descheduled or spinning
+// thread stalls every iteration (on a loaded 2-core machine 2 threads ran
+// 5-10x slower than 1). Results do not depend on the thread count, so it may
+// change between iterations: the iterations run in timed windows on all
+// threads or on one; every few windows a short probe runs on the other
+// setting, which takes over when faster per iteration (else probes grow
+// rarer, up to every 32 windows). A window on all threads that got much less
+// than their CPU time (threads waiting to be scheduled) and ran slower than
+// one thread did switches to one thread at once. The first timed window is one iteration, followed by a
+// probe (so a busy machine is noticed from the start).
+class ThreadGovernor {
+ public:
+  explicit ThreadGovernor(bool enabled) : max_threads_(num_threads()), enabled_(enabled && max_threads_ > 1) {}
+  ~ThreadGovernor() {
+    if (enabled_) set_num_threads(max_threads_);
+  }
+  ThreadGovernor(const ThreadGovernor&) = delete;
+  ThreadGovernor& operator=(const ThreadGovernor&) = delete;
+
+  void iteration_done() {
+    if (!enabled_) return;
+    if (!warm_) {  // the first iteration pays one-off costs: not timed
+      warm_ = true;
+      wall0_ = wall_seconds();
+      cpu0_ = cpu_seconds();
+      return;
+    }
+    if (++in_window_ < window_) return;
+    const double wall = wall_seconds(), cpu = cpu_seconds();
+    const double t = (wall - wall0_) / window_, c = (cpu - cpu0_) / window_;  // per iteration
+    const bool full = window_ == kWindow;
+    wall0_ = wall;
+    cpu0_ = cpu;
+    in_window_ = 0;
+    window_ = kWindow;
+    const bool ran_single = single_;
+    if (probing_) {
+      probing_ = false;
+      time_[ran_single] = t;
+      if (t < 0.9 * time_[!ran_single]) {
+        probe_every_ = kProbeEvery;  // the probed setting takes over
+      } else {
+        use(!ran_single);
+        probe_every_ = std::min(2 * probe_every_, kMaxProbeEvery);
+      }
+      since_probe_ = 0;
+      return;
+    }
+    time_[ran_single] = t;
+    // Starved of CPU and slower than one thread was.
+    if (full && !ran_single && c < 0.75 * max_threads_ * t && t > time_[1]) {
+      use(true);
+      since_probe_ = 0;
+      return;
+    }
+    if (++since_probe_ >= probe_every_) {
+      use(!ran_single);
+      probing_ = true;
+      window_ = kProbe;
+    }
+  }
+
+ private:
+  static constexpr int kWindow = 25, kProbe = 1, kProbeEvery = 4, kMaxProbeEvery = 32;
+  static double wall_seconds() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  }
+  static double cpu_seconds() {  // the whole process: all threads
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
+  void use(bool single) {
+    single_ = single;
+    set_num_threads(single ? 1 : max_threads_);
+  }
+  int max_threads_;
+  bool enabled_;
+  // The first timed window (one iteration on all threads) is followed by a
+  // probe on one thread.
+  int window_ = kProbe, in_window_ = 0, since_probe_ = kProbeEvery - 1, probe_every_ = kProbeEvery;
+  bool warm_ = false, single_ = false, probing_ = false;
+  double time_[2] = {0.0, 0.0};  // last seconds per iteration on all threads [0] / one [1]
+  double wall0_ = wall_seconds(), cpu0_ = cpu_seconds();
 };
 
 struct Phase {
@@ -90,7 +258,8 @@ struct Phase {
 };
 
 // Returns the last iteration index run (scikit-learn's `i`).
-int gradient_descent(Objective& f, std::vector<double>& y, const Phase& ph, const TsneLayoutOptions& opt) {
+int gradient_descent(Objective& f, std::vector<double>& y, const Phase& ph, const TsneLayoutOptions& opt,
+                     ThreadGovernor& governor) {
   const int64_t np = static_cast<int64_t>(y.size());
   std::vector<double> update(y.size(), 0.0), gains(y.size(), 1.0);
   double best_error = std::numeric_limits<double>::max();
@@ -101,18 +270,11 @@ int gradient_descent(Objective& f, std::vector<double>& y, const Phase& ph, cons
     const double Z = f.evaluate(y, ph.exaggeration, check || i == ph.n_iter - 1, &error);
     const double inv_z = 1.0 / Z;
     // One pass: gradient, its norm (before the gains, as scikit-learn
-    // reports it), gains, momentum update and step.
+    // reports it; only the progress checks read it), gains, momentum update
+    // and step.
     const double norm2 = parallel_reduce_blocks(np, kBlock, 0.0, [&](int64_t s0, int64_t s1) {
-      double acc = 0.0;
-      for (int64_t s = s0; s < s1; ++s) {
-        const double g = f.grad(static_cast<size_t>(s), ph.exaggeration, inv_z);
-        acc += g * g;
-        const bool inc = update[s] * g < 0.0;
-        gains[s] = std::max(inc ? gains[s] + 0.2 : gains[s] * 0.8, kMinGain);
-        update[s] = ph.momentum * update[s] - opt.learning_rate * (g * gains[s]);
-        y[s] += update[s];
-      }
-      return acc;
+      return descent_step(f.attraction().data(), f.repulsion().data(), update.data(), gains.data(), y.data(), s0, s1,
+                          ph.exaggeration, inv_z, ph.momentum, opt.learning_rate, check);
     });
     if (check) {
       if (error < best_error) {
@@ -123,6 +285,7 @@ int gradient_descent(Objective& f, std::vector<double>& y, const Phase& ph, cons
       }
       if (std::sqrt(norm2) <= opt.min_grad_norm) break;
     }
+    governor.iteration_done();
   }
   return std::min(i, ph.n_iter - 1);
 }
@@ -147,6 +310,7 @@ TsneLayoutResult tsne_layout(const SparseMatrix& P_in, const Array& init, const 
   TsneLayoutResult res;
   res.method = opt.method == TsneMethod::Auto ? tsne_auto_method(n) : opt.method;
   Objective f(P, res.method, opt.theta);
+  ThreadGovernor governor(opt.adaptive_threads);
   // scikit-learn: the exploration phase stops early only through its own
   // progress check (with n_iter_without_progress = its length).
   const int explore = std::min(opt.exaggeration_iter, opt.max_iter);
@@ -154,11 +318,11 @@ TsneLayoutResult tsne_layout(const SparseMatrix& P_in, const Array& init, const 
   if (explore > 0)
     it = gradient_descent(f, y, {.it = 0, .n_iter = explore, .momentum = 0.5, .exaggeration = opt.early_exaggeration,
                                  .n_iter_without_progress = explore},
-                          opt);
+                          opt, governor);
   if (it + 1 < opt.max_iter)
     it = gradient_descent(f, y, {.it = it + 1, .n_iter = opt.max_iter, .momentum = 0.8, .exaggeration = 1.0,
                                  .n_iter_without_progress = opt.n_iter_without_progress},
-                          opt);
+                          opt, governor);
   res.n_iter = it + 1;
   res.kl_divergence = f.kl(y);
   Array emb(DType::Float32, {n, 2});
