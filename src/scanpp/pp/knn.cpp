@@ -11,6 +11,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/pp/detail/dot_panel.hpp"
 
 namespace scanpp::pp {
 
@@ -98,57 +99,6 @@ std::vector<double> make_panels(const Prepared& p) {
     for (int t = 0; t < p.d; ++t) panel[static_cast<int64_t>(t) * kRefBlock + j] = p.x[static_cast<size_t>(i * p.d + t)];
   }
   return panels;
-}
-
-// out[q][j] = sum_t xq[q][t] * panel[t][j] for nq4 (a multiple of 4) query
-// rows and all kRefBlock panel columns, accumulated in a 4 x 8 register tile.
-// The sum over t runs in the same order for every element whatever the
-// vector width, and ISO C++ mode keeps GCC from fusing multiply-adds, so both
-// clones (and the earlier loop form) give identical numbers.
-using v4d = double __attribute__((vector_size(32)));
-// Macros rather than functions: a function passing a 256-bit vector by value
-// has a different ABI in the non-AVX clone (-Wpsabi).
-#define SCANPP_LOAD4(v, p) __builtin_memcpy(&(v), (p), sizeof(v4d))
-#define SCANPP_STORE4(p, v) __builtin_memcpy((p), &(v), sizeof(v4d))
-
-__attribute__((target_clones("avx2", "default"))) void dot_block(const double* xq, int nq4, const double* panel,
-                                                                 int /*nr*/, int d, double* out) {
-  for (int q = 0; q < nq4; q += 4) {
-    const double* x0 = xq + static_cast<int64_t>(q) * d;
-    const double* x1 = x0 + d;
-    const double* x2 = x1 + d;
-    const double* x3 = x2 + d;
-    double* o = out + static_cast<int64_t>(q) * kRefBlock;
-    for (int j = 0; j < kRefBlock; j += 8) {
-      v4d a00{}, a01{}, a10{}, a11{}, a20{}, a21{}, a30{}, a31{};
-      for (int t = 0; t < d; ++t) {
-        const double* pr = panel + static_cast<int64_t>(t) * kRefBlock + j;
-        v4d p0, p1;
-        SCANPP_LOAD4(p0, pr);
-        SCANPP_LOAD4(p1, pr + 4);
-        const v4d b0 = {x0[t], x0[t], x0[t], x0[t]};
-        const v4d b1 = {x1[t], x1[t], x1[t], x1[t]};
-        const v4d b2 = {x2[t], x2[t], x2[t], x2[t]};
-        const v4d b3 = {x3[t], x3[t], x3[t], x3[t]};
-        a00 += b0 * p0;
-        a01 += b0 * p1;
-        a10 += b1 * p0;
-        a11 += b1 * p1;
-        a20 += b2 * p0;
-        a21 += b2 * p1;
-        a30 += b3 * p0;
-        a31 += b3 * p1;
-      }
-      SCANPP_STORE4(o + j, a00);
-      SCANPP_STORE4(o + j + 4, a01);
-      SCANPP_STORE4(o + kRefBlock + j, a10);
-      SCANPP_STORE4(o + kRefBlock + j + 4, a11);
-      SCANPP_STORE4(o + 2 * kRefBlock + j, a20);
-      SCANPP_STORE4(o + 2 * kRefBlock + j + 4, a21);
-      SCANPP_STORE4(o + 3 * kRefBlock + j, a30);
-      SCANPP_STORE4(o + 3 * kRefBlock + j + 4, a31);
-    }
-  }
 }
 
 __attribute__((target_clones("avx2", "default"))) void l1_block(const double* xq, int nq, const double* panel,
@@ -247,7 +197,7 @@ KnnResult exact_search(const Prepared& p, std::span<const int64_t> queries, int 
         const int64_t j0 = b * kRefBlock;
         const int nr = static_cast<int>(std::min<int64_t>(kRefBlock, p.n - j0));
         const double* panel = panels.data() + b * d * kRefBlock;
-        if (dot_based(metric)) dot_block(xq.data(), nq4, panel, nr, d, scores.data());
+        if (dot_based(metric)) detail::dot_panel(xq.data(), nq4, d, panel, kRefBlock, scores.data(), kRefBlock);
         else if (metric == KnnMetric::Manhattan) l1_block(xq.data(), nq, panel, nr, d, scores.data());
         else linf_block(xq.data(), nq, panel, nr, d, scores.data());
         for (int q = 0; q < nq; ++q) {

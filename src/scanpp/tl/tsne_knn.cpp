@@ -13,6 +13,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/pp/detail/dot_panel.hpp"
 #include "scanpp/pp/knn.hpp"
 
 namespace scanpp::tl {
@@ -25,43 +26,6 @@ constexpr int64_t kSampleStride = 8;  // keys sampled to guess a selection bound
 constexpr int64_t kSampleMargin = 6;  // sample ranks beyond k / stride
 
 using D4 = double __attribute__((vector_size(32)));
-
-// out[q][j] = Σ_t xq[q][t] · panel[t][j] for 4 query rows and kPanel columns,
-// t in order from 0 (the sums pp::knn forms, so the same bits), in a 4 x 8
-// register tile. No FMA contraction in ISO C++: every clone agrees.
-__attribute__((target_clones("avx2", "default"))) void dot_tile(const double* xq, int d, const double* panel,
-                                                                double* out, int64_t out_stride) {
-  const double* x0 = xq;
-  const double* x1 = x0 + d;
-  const double* x2 = x1 + d;
-  const double* x3 = x2 + d;
-  for (int j = 0; j < kPanel; j += 8) {
-    D4 a00{}, a01{}, a10{}, a11{}, a20{}, a21{}, a30{}, a31{};
-    for (int t = 0; t < d; ++t) {
-      const double* pr = panel + static_cast<int64_t>(t) * kPanel + j;
-      D4 p0, p1;
-      std::memcpy(&p0, pr, sizeof(D4));
-      std::memcpy(&p1, pr + 4, sizeof(D4));
-      const D4 b0 = D4{} + x0[t], b1 = D4{} + x1[t], b2 = D4{} + x2[t], b3 = D4{} + x3[t];
-      a00 += b0 * p0;
-      a01 += b0 * p1;
-      a10 += b1 * p0;
-      a11 += b1 * p1;
-      a20 += b2 * p0;
-      a21 += b2 * p1;
-      a30 += b3 * p0;
-      a31 += b3 * p1;
-    }
-    std::memcpy(out + j, &a00, sizeof(D4));
-    std::memcpy(out + j + 4, &a01, sizeof(D4));
-    std::memcpy(out + out_stride + j, &a10, sizeof(D4));
-    std::memcpy(out + out_stride + j + 4, &a11, sizeof(D4));
-    std::memcpy(out + 2 * out_stride + j, &a20, sizeof(D4));
-    std::memcpy(out + 2 * out_stride + j + 4, &a21, sizeof(D4));
-    std::memcpy(out + 3 * out_stride + j, &a30, sizeof(D4));
-    std::memcpy(out + 3 * out_stride + j + 4, &a31, sizeof(D4));
-  }
-}
 
 // keys[j] = max(0, sq_i − 2 s_j + sqn_j) (pp::knn's key: scikit-learn's
 // |x|² − 2 x·y + |y|², clipped at 0), four at a time in the scalar order.
@@ -157,8 +121,8 @@ TsneNeighbours exact_neighbours(const Array& X, int k) {
     scores.resize(static_cast<size_t>(kQueryBlock) * n_cols);
     for (int q = 0; q < nq; q += 4)
       for (int64_t b = 0; b < n_panels; ++b)
-        dot_tile(xq.data() + static_cast<int64_t>(q) * d, d, panels.data() + b * d * kPanel,
-                 scores.data() + static_cast<int64_t>(q) * n_cols + b * kPanel, n_cols);
+        pp::detail::dot_panel(xq.data() + static_cast<int64_t>(q) * d, 4, d, panels.data() + b * d * kPanel, kPanel,
+                              scores.data() + static_cast<int64_t>(q) * n_cols + b * kPanel, n_cols);
     keys.resize(static_cast<size_t>(n));
     tmp.resize(static_cast<size_t>(n));
     for (int q = 0; q < nq; ++q) {
