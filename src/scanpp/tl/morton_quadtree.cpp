@@ -47,8 +47,10 @@ void MortonQuadtree::build(std::span<const double> xy, std::span<const double> m
   boxes_.clear();
   radius_.clear();
   groups_.clear();
-  order_.clear();
-  if (n == 0) return;
+  if (n == 0) {
+    order_.clear();
+    return;
+  }
 
   double x0 = xy[0], x1 = xy[0], y0 = xy[1], y1 = xy[1];
   for (int64_t i = 0; i < n; ++i) {
@@ -89,7 +91,36 @@ void MortonQuadtree::build(std::span<const double> xy, std::span<const double> m
   build_node(0, 0, static_cast<int32_t>(n), 0, false);
 }
 
+// Points of an iterative layout move little from one build to the next, so
+// the last order is usually a few moves from the new one: insertion-sorts it
+// by the new (code, index) and gives up (returning false, code_ untouched)
+// past a budget of moves. Either sort yields the one order by (code, index).
+bool MortonQuadtree::resort_by_code(int64_t n) {
+  if (static_cast<int64_t>(order_.size()) != n) return false;
+  code_tmp_.resize(static_cast<size_t>(n));
+  for (int64_t s = 0; s < n; ++s) code_tmp_[s] = code_[order_[s]];
+  const int64_t budget = 4 * n;
+  int64_t moves = 0;
+  for (int64_t s = 1; s < n; ++s) {
+    const uint64_t c = code_tmp_[s];
+    const int32_t o = order_[s];
+    int64_t t = s;
+    while (t > 0 && (code_tmp_[t - 1] > c || (code_tmp_[t - 1] == c && order_[t - 1] > o))) {
+      code_tmp_[t] = code_tmp_[t - 1];
+      order_[t] = order_[t - 1];
+      --t;
+    }
+    code_tmp_[t] = c;
+    order_[t] = o;
+    moves += s - t;
+    if (moves > budget) return false;
+  }
+  code_.swap(code_tmp_);
+  return true;
+}
+
 void MortonQuadtree::sort_by_code(int64_t n) {
+  if (resort_by_code(n)) return;
   // Stable LSD radix sort, 11 bits a pass over the 42-bit codes: equal codes
   // keep index order, so the order is a function of the positions alone.
   constexpr int kDigit = 11;
@@ -214,7 +245,8 @@ void MortonQuadtree::gather(int32_t g, List& list, std::vector<int32_t>& stack, 
     list.y.resize(cap);
     list.w.resize(cap);
   }
-  if (stack.size() < nodes_.size() + 1) stack.resize(nodes_.size() + 1);
+  // the walk writes four child slots past the top whatever it opens
+  if (stack.size() < nodes_.size() + 4) stack.resize(nodes_.size() + 4);
   const Node& group = nodes_[g];
   const Box gb = boxes_[g];
   const double ox = group.cx, oy = group.cy;
@@ -224,27 +256,35 @@ void MortonQuadtree::gather(int32_t g, List& list, std::vector<int32_t>& stack, 
   int64_t m = 0;
   size_t top = 0;
   stack[top++] = 0;
+  // Branch-light: the summary entry and the children are written whatever
+  // the test says, and the list and stack advance by what it says (the
+  // entries and their order are those of the plain depth-first walk).
   while (top > 0) {
     const Node& c = nodes_[stack[--top]];
     // distance from the node's centre to the nearest point of the group's box
-    const double dx = std::max({gb.x0 - c.cx, 0.0, c.cx - gb.x1});
-    const double dy = std::max({gb.y0 - c.cy, 0.0, c.cy - gb.y1});
+    const double dx = std::max(std::max(gb.x0 - c.cx, 0.0), c.cx - gb.x1);
+    const double dy = std::max(std::max(gb.y0 - c.cy, 0.0), c.cy - gb.y1);
     // The group's ancestors are always opened, so no summary holds a point
     // of the group.
-    const bool holds_group = c.begin <= group.begin && group.end <= c.end;
-    if (!holds_group && c.open2 < dx * dx + dy * dy) {
-      lx[m] = static_cast<float>(c.cx - ox);
-      ly[m] = static_cast<float>(c.cy - oy);
-      lw[m++] = static_cast<float>(c.mass);
-    } else if (c.first_child < 0) {
+    const bool holds_group = (c.begin <= group.begin) & (group.end <= c.end);
+    const bool summarise = !holds_group & (c.open2 < dx * dx + dy * dy);
+    lx[m] = static_cast<float>(c.cx - ox);
+    ly[m] = static_cast<float>(c.cy - oy);
+    lw[m] = static_cast<float>(c.mass);
+    m += summarise;
+    const int32_t open = summarise ? 0 : c.n_children;
+    const int32_t last = c.first_child + open - 1;
+    stack[top] = last;
+    stack[top + 1] = last - 1;
+    stack[top + 2] = last - 2;
+    stack[top + 3] = last - 3;
+    top += static_cast<size_t>(open);
+    if (!summarise && c.first_child < 0)
       for (int32_t s = c.begin; s < c.end; ++s) {
         lx[m] = static_cast<float>(xs_[s] - ox);
         ly[m] = static_cast<float>(ys_[s] - oy);
         lw[m++] = static_cast<float>(ms_[s]);
       }
-    } else {
-      for (int32_t ch = c.first_child + c.n_children - 1; ch >= c.first_child; --ch) stack[top++] = ch;
-    }
   }
   for (; m % pad != 0; ++m) lx[m] = ly[m] = lw[m] = 0.0f;
   list.n = m;

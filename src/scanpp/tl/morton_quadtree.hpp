@@ -2,9 +2,10 @@
 // A Barnes-Hut quadtree for 2-D force layouts (ForceAtlas2; t-SNE can use it
 // too), built for a few thousand points rebuilt every iteration:
 //
-// - The points are sorted by Morton code (radix sort), so every node is a
-//   contiguous range of sorted points and the whole tree is one flat array,
-//   reused between builds.
+// - The points are sorted by Morton code (the last build's order
+//   insertion-sorted when the points moved little, else a radix sort), so
+//   every node is a contiguous range of sorted points and the whole tree is
+//   one flat array, reused between builds.
 // - The tree is walked once per group (a node of at most `group_size`
 //   points) instead of once per point. A node is summarised by its centre of
 //   mass when its size is below theta times the distance from that centre to
@@ -81,6 +82,7 @@ class MortonQuadtree {
   void gather(int32_t g, List& list, std::vector<int32_t>& stack, int pad) const;
 
  private:
+  bool resort_by_code(int64_t n);
   void sort_by_code(int64_t n);
   void build_node(int32_t id, int32_t b, int32_t e, int level, bool in_group);
   void summarise(int32_t id, double sx, double sy, double m, double radius, const Box& box);
