@@ -34,7 +34,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 int main(int argc, char** argv) {
   const std::string shared_dir =
-      argc > 1 ? argv[1] : (std::filesystem::path(__FILE__).parent_path() / "../../shared").string();
+      argc > 1 ? argv[1] : std::string(SCANPP_SHARED_DIR);
   const int64_t n_big = argc > 2 ? std::stoll(argv[2]) : 100000;
   std::printf("threads: %d\n", num_threads());
 

@@ -39,7 +39,7 @@ void measure(const char* name, const Array& x, int k, const pp::KnnOptions& opt,
 
 int main(int argc, char** argv) {
   const std::string shared_dir =
-      argc > 1 ? argv[1] : (std::filesystem::path(__FILE__).parent_path() / "../../shared").string();
+      argc > 1 ? argv[1] : std::string(SCANPP_SHARED_DIR);
   int64_t n_big = argc > 2 ? std::stoll(argv[2]) : 100000;
   std::map<std::string, int> kv;
   std::string npy;

@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   std::printf("threads: %d\n", scanpp::num_threads());
 
   namespace fs = std::filesystem;
-  const fs::path golden = fs::path(__FILE__).parent_path() / "../../shared/golden/pbmc3k/X_scaled.npy";
+  const fs::path golden = fs::path(SCANPP_SHARED_DIR) / "golden/pbmc3k/X_scaled.npy";
   const scanpp::Array X = scanpp::io::read_npy(golden.string());
   scanpp::pp::PcaResult r;
   const double t_arpack = median_seconds(reps, [&] { r = scanpp::pp::pca(X, {}); });
