@@ -375,8 +375,12 @@ void Figure::save() {
   if (saved_) throw ValueError("figure '" + path_ + "' was already saved");
   if (format_ == Format::PNG) {
     cairo_surface_flush(surface_);
-    write_png(file_->temp_path(), cairo_image_surface_get_data(surface_), cairo_image_surface_get_width(surface_),
-              cairo_image_surface_get_height(surface_), cairo_image_surface_get_stride(surface_));
+    try {
+      write_png(file_->temp_path(), cairo_image_surface_get_data(surface_), cairo_image_surface_get_width(surface_),
+                cairo_image_surface_get_height(surface_), cairo_image_surface_get_stride(surface_));
+    } catch (const InputError&) {
+      throw InputError(path_, "", "cannot write the PNG");  // named by the user's path, not the temporary one
+    }
   } else {
     cairo_destroy(cr_);
     cr_ = nullptr;

@@ -511,7 +511,7 @@ void symmetric_matvec(const Eigen::MatrixXd& S, const double* v, double* out) {
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // _mm512_cvtps_pd (see rows4_gram_float_avx512)
-__attribute__((target("avx512f"))) double dot_float_avx512(const float* x, const double* v, int64_t p) {
+__attribute__((target("avx512f"))) static double dot_float_avx512(const float* x, const double* v, int64_t p) {
   __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
   int64_t j = 0;
   for (; j + 32 <= p; j += 32) {
@@ -530,10 +530,9 @@ __attribute__((target("avx512f"))) double dot_float_avx512(const float* x, const
 
 void symmetric_matvec(const Eigen::MatrixXf& S, const double* v, double* out) {
   const int64_t p = S.rows();
-  const bool simd = __builtin_cpu_supports("avx512f");
   parallel_blocks(p, 64, [&](int64_t a, int64_t b) {
     for (int64_t i = a; i < b; ++i)
-      out[i] = simd ? dot_float_avx512(S.col(i).data(), v, p) : row_dot_float(S.col(i).data(), v, p);
+      out[i] = kHasAvx512 ? dot_float_avx512(S.col(i).data(), v, p) : row_dot_float(S.col(i).data(), v, p);
   });
 }
 
