@@ -18,6 +18,7 @@
 #include "scanpp/tl/tsne_knn.hpp"
 #include "test_paths.hpp"
 #include "tsne_support.hpp"
+#include "thread_guard.hpp"
 
 using namespace scanpp;
 using scanpp::testing::shared;
@@ -28,21 +29,8 @@ std::vector<double> golden_embedding() {
   return io::read_npy(shared("golden/pbmc3k/X_tsne.npy")).to_vector<double>();
 }
 
-struct ThreadGuard {
-  int saved = num_threads();
-  ~ThreadGuard() { set_num_threads(saved); }
-};
-
-// ‖a/za − e/ze‖ / ‖e/ze‖: the error of the normalised repulsion.
-double rel_err(const std::vector<double>& a, double za, const std::vector<double>& e, double ze) {
-  double num = 0.0, den = 0.0;
-  for (size_t s = 0; s < a.size(); ++s) {
-    const double g = a[s] / za, r = e[s] / ze;
-    num += (g - r) * (g - r);
-    den += r * r;
-  }
-  return std::sqrt(num / den);
-}
+using scanpp::testing::ThreadGuard;
+using tsne_support::rel_err;
 
 bool is_5_smooth(int b) {
   for (int f : {2, 3, 5})

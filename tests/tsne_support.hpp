@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for the t-SNE tests: golden inputs and embedding-quality figures.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -10,6 +11,18 @@
 #include "test_paths.hpp"
 
 namespace tsne_support {
+
+// ‖a/za − e/ze‖ / ‖e/ze‖: the relative error of a repulsion a (with its
+// normalisation za) against the exact one e (ze).
+inline double rel_err(const std::vector<double>& a, double za, const std::vector<double>& e, double ze) {
+  double num = 0.0, den = 0.0;
+  for (size_t s = 0; s < a.size(); ++s) {
+    const double g = a[s] / za, r = e[s] / ze;
+    num += (g - r) * (g - r);
+    den += r * r;
+  }
+  return std::sqrt(num / den);
+}
 
 // The first `k` columns (float32) of the first `rows` rows (all if < 0).
 inline scanpp::Array first_block(const scanpp::Array& a, int64_t k, int64_t rows = -1) {

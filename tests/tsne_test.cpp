@@ -17,6 +17,7 @@
 #include "scanpp/tl/tsne_gradient.hpp"
 #include "test_paths.hpp"
 #include "tsne_support.hpp"
+#include "thread_guard.hpp"
 
 using namespace scanpp;
 using scanpp::testing::shared;
@@ -33,10 +34,7 @@ const Array& golden_tsne() {
 }
 
 // Restores the thread count a test changed.
-struct ThreadGuard {
-  int saved = num_threads();
-  ~ThreadGuard() { set_num_threads(saved); }
-};
+using scanpp::testing::ThreadGuard;
 
 }  // namespace
 
@@ -102,13 +100,7 @@ TEST(TsneGradient, ApproximationsAgreeWithExact) {
   const double z_bh = tl::tsne_repulsion_barnes_hut(y, bh, 0.5);
   const double z_fft = tl::tsne_repulsion_fft(y, fft);
   auto rel_err = [&](const std::vector<double>& a, double za, double ze) {
-    double num = 0.0, den = 0.0;
-    for (size_t s = 0; s < y.size(); ++s) {
-      const double e = exact[s] / ze, g = a[s] / za;
-      num += (g - e) * (g - e);
-      den += e * e;
-    }
-    return std::sqrt(num / den);
+    return tsne_support::rel_err(a, za, exact, ze);
   };
   const double err_bh = rel_err(bh, z_bh, z_exact), err_fft = rel_err(fft, z_fft, z_exact);
   std::printf("Z exact %.6f, BH %.6f, FFT %.6f; repulsion rel. error BH %.2e, FFT %.2e\n", z_exact, z_bh, z_fft,
