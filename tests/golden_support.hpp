@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -103,6 +104,28 @@ inline double max_rel_dev(const std::vector<double>& a, const std::vector<double
     m = std::max(m, std::abs(a[i] - b[i]) / std::max(std::abs(b[i]), floor));
   }
   return m;
+}
+
+// A float32 X against Scanpy's X after regress_out and scale
+// (golden/pbmc3k/X_scaled.npy): the largest absolute deviation and how many
+// entries are the same float; `size` is the golden's (compare it first).
+struct XScaledDeviation {
+  double max_abs = 0;
+  int64_t exact = 0;
+  int64_t size = 0;
+};
+
+inline XScaledDeviation x_scaled_deviation(std::span<const float> x) {
+  const scanpp::Array gold = scanpp::io::read_npy(shared("golden/pbmc3k/X_scaled.npy"));
+  const auto g = gold.as<float>();
+  XScaledDeviation d;
+  d.size = static_cast<int64_t>(g.size());
+  if (x.size() != g.size()) return d;
+  for (size_t k = 0; k < g.size(); ++k) {
+    d.max_abs = std::max(d.max_abs, std::abs(static_cast<double>(x[k]) - g[k]));
+    d.exact += x[k] == g[k];
+  }
+  return d;
 }
 
 inline std::vector<double> as_doubles(const scanpp::Column& c) { return scanpp::column_as_double(c, "column"); }

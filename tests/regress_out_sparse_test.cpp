@@ -7,7 +7,7 @@
 #include <cmath>
 #include <random>
 
-#include "npy_lite.hpp"
+#include "golden_support.hpp"
 #include "regress_support.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/pp/regress_out.hpp"
@@ -64,20 +64,12 @@ TEST(RegressOutSparse, Pbmc3kOnePassEqualsDenseAndScanpy) {
 
   Array x = one.X;
   pp::scale(x, {.max_value = 10.0});
-  const Array gold = npy_lite::read(scanpp::testing::shared("golden/pbmc3k/X_scaled.npy"));
-  const auto a = x.as<float>();
-  const auto g = gold.as<float>();
-  ASSERT_EQ(a.size(), g.size());
-  double max_dev = 0;
-  int64_t exact = 0;
-  for (size_t k = 0; k < g.size(); ++k) {
-    max_dev = std::max(max_dev, std::abs(static_cast<double>(a[k]) - g[k]));
-    exact += a[k] == g[k];
-  }
-  std::cout << "[ pbmc3k sparse ] X_scaled max |dev| = " << max_dev << ", bit-identical entries " << exact << " of "
-            << g.size() << "\n";
-  EXPECT_LE(max_dev, 1e-4);
-  EXPECT_GE(static_cast<double>(exact), 0.999 * static_cast<double>(g.size()));
+  const golden::XScaledDeviation dev = golden::x_scaled_deviation(x.as<float>());
+  ASSERT_EQ(static_cast<size_t>(dev.size), x.as<float>().size());
+  std::cout << "[ pbmc3k sparse ] X_scaled max |dev| = " << dev.max_abs << ", bit-identical entries " << dev.exact
+            << " of " << dev.size << "\n";
+  EXPECT_LE(dev.max_abs, 1e-4);
+  EXPECT_GE(static_cast<double>(dev.exact), 0.999 * static_cast<double>(dev.size));
 }
 
 TEST(RegressOutSparse, EveryCovariateCountAndFloat64MatchDense) {
