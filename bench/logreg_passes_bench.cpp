@@ -43,26 +43,9 @@ int main(int argc, char** argv) {
   const int lanes = 16;
   AnnData a = io::read_h5ad("../shared/golden/pbmc3k/pbmc3k_scanpy.h5ad");
   const auto& m = a.raw->X->get<SparseMatrix>();
-  LogregRows rows, cols;
-  rows.n_rows = m.n_rows;
-  rows.n_cols = m.n_cols;
-  rows.ptr = m.indptr;
-  for (int32_t j : m.indices) rows.off.push_back(j * lanes);
-  for (float v : m.data.as<float>()) rows.val.push_back(v);
-  cols.n_rows = m.n_cols;
-  cols.n_cols = m.n_rows;
-  cols.ptr.assign(static_cast<size_t>(m.n_cols) + 1, 0);
-  for (int32_t j : m.indices) ++cols.ptr[static_cast<size_t>(j) + 1];
-  for (int64_t j = 0; j < m.n_cols; ++j) cols.ptr[j + 1] += cols.ptr[j];
-  cols.off.resize(m.indices.size());
-  cols.val.resize(m.indices.size());
-  std::vector<int64_t> next(cols.ptr.begin(), cols.ptr.end() - 1);
-  for (int64_t r = 0; r < m.n_rows; ++r)
-    for (int64_t e = m.indptr[r]; e < m.indptr[r + 1]; ++e) {
-      const int64_t at = next[m.indices[e]]++;
-      cols.off[at] = static_cast<int32_t>(r * lanes);
-      cols.val[at] = rows.val[e];
-    }
+  const tl::detail::LogregDesign design = tl::detail::logreg_design(m, lanes);
+  const LogregRows& rows = design.rows;
+  const LogregRows& cols = design.cols;
   LogregRows tiled = rows;
   tl::detail::logreg_tile(tiled, block, lanes);
   std::vector<float> w(static_cast<size_t>(m.n_cols * lanes), 0.0f), r(static_cast<size_t>(m.n_rows * lanes), 0.0f);

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
-#include <limits>
 #include <utility>
 
 #include "scanpp/core/error.hpp"
@@ -17,6 +16,7 @@ namespace scanpp::tl {
 
 namespace {
 
+using detail::LogregDesign;
 using detail::LogregRows;
 
 constexpr int64_t kRowBlock = 64;  // cells per block (and tile) of the margins pass
@@ -31,52 +31,9 @@ constexpr int64_t kGeneBlock = 1024;
 // sums for any thread count). Column indices become offsets of rows of
 // `lanes` floats. The input's orientation is copied, the other made by a
 // counting transpose; the rows are tiled (rank_genes_groups_logreg_passes.hpp).
-struct Design {
-  LogregRows rows, cols;  // cols: the rows of Xᵀ
-};
-
-// a's transpose (cols: the column of each of a's entries), its offsets for
-// rows of `lanes`.
-LogregRows transpose(const LogregRows& a, const int32_t* cols, int lanes) {
-  LogregRows t;
-  t.n_rows = a.n_cols;
-  t.n_cols = a.n_rows;
-  t.ptr.assign(static_cast<size_t>(t.n_rows) + 1, 0);
-  for (size_t e = 0; e < a.off.size(); ++e) ++t.ptr[static_cast<size_t>(cols[e]) + 1];
-  for (int64_t i = 0; i < t.n_rows; ++i) t.ptr[i + 1] += t.ptr[i];
-  t.off.resize(a.off.size());
-  t.val.resize(a.off.size());
-  std::vector<int64_t> next(t.ptr.begin(), t.ptr.end() - 1);
-  for (int64_t j = 0; j < a.n_rows; ++j)
-    for (int64_t e = a.ptr[j]; e < a.ptr[j + 1]; ++e) {
-      const int64_t at = next[cols[e]]++;
-      t.off[at] = static_cast<int32_t>(j) * lanes;
-      t.val[at] = a.val[e];
-    }
-  return t;
-}
-
-Design make_design(const SparseMatrix& m, int lanes) {
-  if (std::max(m.n_rows, m.n_cols) > std::numeric_limits<int32_t>::max() / lanes)
-    throw ValueError("logistic_regression: too many rows or columns for the number of classes");
-  Design d;
-  const bool csr = m.format == SparseFormat::CSR;
-  LogregRows& major = csr ? d.rows : d.cols;
-  LogregRows& minor = csr ? d.cols : d.rows;
-  major.n_rows = m.n_major();
-  major.n_cols = m.n_minor();
-  major.ptr = m.indptr;
-  major.off.resize(m.indices.size());
-  for (size_t e = 0; e < major.off.size(); ++e) major.off[e] = m.indices[e] * lanes;
-  major.val.resize(m.indices.size());
-  dispatch_dtype(m.dtype(), [&](auto t) {
-    using T = decltype(t);
-    if constexpr (!std::is_same_v<T, Bool8>) {
-      const T* src = m.data.as<T>().data();
-      for (size_t e = 0; e < major.val.size(); ++e) major.val[e] = static_cast<float>(src[e]);
-    }
-  });
-  minor = transpose(major, m.indices.data(), lanes);
+// X's rows (tiled for the margins pass) and columns.
+LogregDesign make_design(const SparseMatrix& m, int lanes) {
+  LogregDesign d = detail::logreg_design(m, lanes);
   detail::logreg_tile(d.rows, kRowBlock, lanes);
   return d;
 }
@@ -91,7 +48,7 @@ Design make_design(const SparseMatrix& m, int lanes) {
 // passes' totals, the losses, probabilities and other sums are double.
 class Objective {
  public:
-  Objective(const Design& d, std::span<const int32_t> labels, int k, bool binary, double lambda, bool intercept)
+  Objective(const LogregDesign& d, std::span<const int32_t> labels, int k, bool binary, double lambda, bool intercept)
       : d_(d), y_(labels), n_(d.rows.n_rows), p_(d.rows.n_cols), k_(k), lanes_(detail::logreg_lanes(k)),
         binary_(binary), lambda_(lambda), intercept_(intercept) {
     const int64_t row_blocks = (n_ + kRowBlock - 1) / kRowBlock;
@@ -189,7 +146,7 @@ class Objective {
   }
 
  private:
-  const Design& d_;
+  const LogregDesign& d_;
   std::span<const int32_t> y_;
   int64_t n_, p_;
   int k_;
@@ -209,7 +166,7 @@ class Objective {
 LogregResult fit(const SparseMatrix& m, std::span<const int32_t> labels, int n_classes, const LogregOptions& opt) {
   const bool binary = n_classes == 2;
   const int k = binary ? 1 : n_classes;
-  const Design d = make_design(m, detail::logreg_lanes(k));
+  const LogregDesign d = make_design(m, detail::logreg_lanes(k));
   const int64_t p = d.rows.n_cols;
   const double lambda = 1.0 / (opt.C * static_cast<double>(d.rows.n_rows));
   Objective f(d, labels, k, binary, lambda, opt.fit_intercept);

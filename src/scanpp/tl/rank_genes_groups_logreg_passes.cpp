@@ -4,7 +4,12 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 #include <utility>
+
+#include "scanpp/core/dtype.hpp"
+#include "scanpp/core/error.hpp"
 
 // Multiplies and adds stay separate in every clone (the AVX-512 one would
 // fuse them), so the passes round alike on any x86-64 CPU.
@@ -140,6 +145,27 @@ template <class F, class D, int NV>
 // shorter runs, or more misses).
 constexpr int64_t kBandBytes = 64 * 1024;
 
+// a's transpose (cols: the column of each of a's entries), its offsets for
+// rows of `lanes`.
+LogregRows transpose(const LogregRows& a, const int32_t* cols, int lanes) {
+  LogregRows t;
+  t.n_rows = a.n_cols;
+  t.n_cols = a.n_rows;
+  t.ptr.assign(static_cast<size_t>(t.n_rows) + 1, 0);
+  for (size_t e = 0; e < a.off.size(); ++e) ++t.ptr[static_cast<size_t>(cols[e]) + 1];
+  for (int64_t i = 0; i < t.n_rows; ++i) t.ptr[i + 1] += t.ptr[i];
+  t.off.resize(a.off.size());
+  t.val.resize(a.off.size());
+  std::vector<int64_t> next(t.ptr.begin(), t.ptr.end() - 1);
+  for (int64_t j = 0; j < a.n_rows; ++j)
+    for (int64_t e = a.ptr[j]; e < a.ptr[j + 1]; ++e) {
+      const int64_t at = next[cols[e]]++;
+      t.off[at] = static_cast<int32_t>(j) * lanes;
+      t.val[at] = a.val[e];
+    }
+  return t;
+}
+
 }  // namespace
 
 int logreg_lanes(int k) { return k <= 4 ? 4 : k <= 8 ? 8 : (k + 15) / 16 * 16; }
@@ -200,6 +226,30 @@ void logreg_gather(const LogregRows& x, int64_t r0, int64_t r1, const float* m, 
       gather_dispatch(x.seg.data() + rb0 * x.n_bands + b * nr, x.off.data(), x.val.data(), 0, nr, m, lanes,
                       out + (rb0 - r0) * lanes, b > 0);
   }
+}
+
+LogregDesign logreg_design(const SparseMatrix& m, int lanes) {
+  if (std::max(m.n_rows, m.n_cols) > std::numeric_limits<int32_t>::max() / lanes)
+    throw ValueError("logistic_regression: too many rows or columns for the number of classes");
+  LogregDesign d;
+  const bool csr = m.format == SparseFormat::CSR;
+  LogregRows& major = csr ? d.rows : d.cols;
+  LogregRows& minor = csr ? d.cols : d.rows;
+  major.n_rows = m.n_major();
+  major.n_cols = m.n_minor();
+  major.ptr = m.indptr;
+  major.off.resize(m.indices.size());
+  for (size_t e = 0; e < major.off.size(); ++e) major.off[e] = m.indices[e] * lanes;
+  major.val.resize(m.indices.size());
+  dispatch_dtype(m.dtype(), [&](auto t) {
+    using T = decltype(t);
+    if constexpr (!std::is_same_v<T, Bool8>) {
+      const T* src = m.data.as<T>().data();
+      for (size_t e = 0; e < major.val.size(); ++e) major.val[e] = static_cast<float>(src[e]);
+    }
+  });
+  minor = transpose(major, m.indices.data(), lanes);
+  return d;
 }
 
 }  // namespace scanpp::tl::detail

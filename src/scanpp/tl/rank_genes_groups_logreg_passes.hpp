@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "scanpp/core/sparse.hpp"
+
 namespace scanpp::tl::detail {
 
 // One orientation of the design matrix (compressed rows), values as float,
@@ -26,6 +28,14 @@ struct LogregRows {
   // and band b are [seg[i], seg[i + 1]), i = rb0·n_bands + b·nr + (r - rb0).
   std::vector<int64_t> seg;
 };
+
+// X's rows and the rows of Xᵀ (a CSR or CSC matrix of any numeric dtype,
+// values rounded to float), untiled, with offsets for rows of `lanes`.
+// ValueError when the offsets would not fit in 32 bits.
+struct LogregDesign {
+  LogregRows rows, cols;  // cols: the rows of Xᵀ
+};
+LogregDesign logreg_design(const SparseMatrix& m, int lanes);
 
 // The row stride M and the output are padded to for k classes: 4, 8, or a
 // multiple of 16 (one AVX-512 register of floats per 16 classes).
