@@ -21,7 +21,7 @@ TEST(BackedPca, StreamingMatchesInMemoryAndScanpyOnScaledPbmc) {
   // Against Scanpy's X_pca and variance ratios.
   const Array ref = io::read_npy(golden::shared("golden/pbmc3k/X_pca.npy"));
   double min_r = 1;
-  for (int64_t c = 0; c < 10; ++c) min_r = std::min(min_r, correlation(got.scores, c, ref, c));
+  for (int64_t c = 0; c < 10; ++c) min_r = std::min(min_r, golden::column_correlation(got.scores, c, ref, c));
   EXPECT_GE(min_r, 0.9999);
   const golden::Csv v = golden::read_csv(golden::shared("golden/pbmc3k/pca_variance.csv"));
   std::vector<double> ratio = golden::as_doubles(got.variance_ratio), gr = v.numeric("variance_ratio");

@@ -60,32 +60,13 @@ struct Threads {
   ~Threads() { set_num_threads(saved); }
 };
 
-
-inline double correlation(const Array& a, int64_t ca, const Array& b, int64_t cb) {
-  const int64_t n = a.rows(), ka = a.cols(), kb = b.cols();
-  double ma = 0, mb = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    ma += a.get_double(i * ka + ca);
-    mb += b.get_double(i * kb + cb);
-  }
-  ma /= static_cast<double>(n);
-  mb /= static_cast<double>(n);
-  double sab = 0, saa = 0, sbb = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double x = a.get_double(i * ka + ca) - ma, y = b.get_double(i * kb + cb) - mb;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return sab / std::sqrt(saa * sbb);
-}
-
 // Streaming vs reference: the first 10 score columns (sign included) and
 // the variance ratios of all components.
 inline void expect_close_pca(const pp::PcaResult& got, const pp::PcaResult& want, const std::string& what) {
   ASSERT_EQ(got.scores.cols(), want.scores.cols());
   double min_r = 1;
-  for (int64_t c = 0; c < 10; ++c) min_r = std::min(min_r, correlation(got.scores, c, want.scores, c));
+  for (int64_t c = 0; c < 10; ++c)
+    min_r = std::min(min_r, golden::column_correlation(got.scores, c, want.scores, c));
   EXPECT_GE(min_r, 0.9999) << what;
   const double dv = golden::max_rel_dev(golden::as_doubles(got.variance_ratio), golden::as_doubles(want.variance_ratio));
   EXPECT_LT(dv, 1e-4) << what;

@@ -128,6 +128,37 @@ inline XScaledDeviation x_scaled_deviation(std::span<const float> x) {
   return d;
 }
 
+// Pearson's r of two equally long series.
+inline double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  const size_t n = a.size();
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < n; ++i) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= static_cast<double>(n);
+  mb /= static_cast<double>(n);
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double x = a[i] - ma, y = b[i] - mb;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+
+// Pearson's r of column ca of a and column cb of b (2-D arrays, same rows).
+inline double column_correlation(const scanpp::Array& a, int64_t ca, const scanpp::Array& b, int64_t cb) {
+  const int64_t n = a.rows(), ka = a.cols(), kb = b.cols();
+  std::vector<double> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    x[static_cast<size_t>(i)] = a.get_double(i * ka + ca);
+    y[static_cast<size_t>(i)] = b.get_double(i * kb + cb);
+  }
+  return pearson(x, y);
+}
+
 inline std::vector<double> as_doubles(const scanpp::Column& c) { return scanpp::column_as_double(c, "column"); }
 
 inline std::vector<double> as_doubles(const scanpp::Array& a) {

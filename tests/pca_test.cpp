@@ -13,6 +13,7 @@
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/h5ad.hpp"
 #include "scanpp/io/npy.hpp"
+#include "golden_support.hpp"
 #include "test_paths.hpp"
 #include "scanpp/pp/pca.hpp"
 
@@ -22,10 +23,10 @@ using scanpp::pp::PcaSolver;
 
 namespace {
 
-std::string golden(const std::string& f) { return scanpp::testing::shared("golden/pbmc3k/" + f); }
+std::string golden_path(const std::string& f) { return scanpp::testing::shared("golden/pbmc3k/" + f); }
 
 const Array& scaled_x() {
-  static const Array X = io::read_npy(golden("X_scaled.npy"));
+  static const Array X = io::read_npy(golden_path("X_scaled.npy"));
   return X;
 }
 
@@ -52,28 +53,9 @@ std::vector<std::vector<std::string>> read_csv(const std::string& path) {
 
 double column(const Array& a, int64_t i, int64_t c) { return a.get_double(i * a.cols() + c); }
 
-double correlation(const Array& a, int64_t ca, const Array& b, int64_t cb) {
-  const int64_t n = a.rows();
-  double ma = 0, mb = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    ma += column(a, i, ca);
-    mb += column(b, i, cb);
-  }
-  ma /= static_cast<double>(n);
-  mb /= static_cast<double>(n);
-  double sab = 0, saa = 0, sbb = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double x = column(a, i, ca) - ma, y = column(b, i, cb) - mb;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return sab / std::sqrt(saa * sbb);
-}
-
 // log1p of the first `cells` x `genes` block of the golden filtered counts, as float32.
 Array small_lognorm(int64_t cells, int64_t genes) {
-  const SparseMatrix counts = io::read_sparse_npz(golden("counts_filtered_csr.npz"));
+  const SparseMatrix counts = io::read_sparse_npz(golden_path("counts_filtered_csr.npz"));
   const Array dense = to_dense(counts);
   Array out(DType::Float32, {cells, genes});
   auto o = out.as<float>();
@@ -134,7 +116,7 @@ TEST(PcaGolden, VarianceAndRatioMatchScanpy) {
   ASSERT_EQ(r.variance.dtype(), DType::Float32);
   ASSERT_EQ(r.variance_ratio.dtype(), DType::Float32);
   ASSERT_EQ(r.variance.size(), 50);
-  const auto rows = read_csv(golden("pca_variance.csv"));
+  const auto rows = read_csv(golden_path("pca_variance.csv"));
   ASSERT_EQ(rows[0], (std::vector<std::string>{"pc", "variance", "variance_ratio"}));
   double worst_ratio = 0, worst_var = 0;
   for (int64_t c = 0; c < 40; ++c) {
@@ -151,12 +133,12 @@ TEST(PcaGolden, VarianceAndRatioMatchScanpy) {
 
 TEST(PcaGolden, ScoresCorrelateWithScanpyWithSameSign) {
   const auto& r = golden_arpack();
-  const Array ref = io::read_npy(golden("X_pca.npy"));
+  const Array ref = io::read_npy(golden_path("X_pca.npy"));
   ASSERT_EQ(r.scores.dtype(), DType::Float32);
   ASSERT_EQ(r.scores.shape(), ref.shape());
   double min10 = 1, min20 = 1;
   for (int64_t c = 0; c < 20; ++c) {
-    const double rho = correlation(r.scores, c, ref, c);
+    const double rho = golden::column_correlation(r.scores, c, ref, c);
     if (c < 10) {
       EXPECT_GE(rho, 0.9999) << "PC " << c + 1;  // positive: same sign as Scanpy
       min10 = std::min(min10, rho);
@@ -170,7 +152,7 @@ TEST(PcaGolden, ScoresCorrelateWithScanpyWithSameSign) {
 
 TEST(PcaGolden, LoadingsMatchScanpy) {
   const auto& r = golden_arpack();
-  const auto rows = read_csv(golden("pca_loadings_first5.csv"));
+  const auto rows = read_csv(golden_path("pca_loadings_first5.csv"));
   ASSERT_EQ(static_cast<int64_t>(rows.size()) - 1, r.components.cols());
   double worst = 0;
   for (int64_t g = 0; g < r.components.cols(); ++g)
@@ -183,7 +165,7 @@ TEST(PcaGolden, LoadingsMatchScanpy) {
 }
 
 TEST(PcaGolden, AnnDataKeysDtypesAndValuesAsScanpy) {
-  AnnData ad = io::read_h5ad(golden("pbmc3k_scanpy.h5ad"));
+  AnnData ad = io::read_h5ad(golden_path("pbmc3k_scanpy.h5ad"));
   const Array ref_var = ad.uns.at("pca").get<Dict>().at("variance").get<Array>();
   const Array ref_pcs = ad.varm.at("PCs").get<Array>();
   ad.obsm.erase("X_pca");
@@ -323,7 +305,7 @@ TEST(PcaTruncatedSvd, NoCentringAsScikitLearn) {
   // Default for TruncatedSVD is the randomized solver: close to the exact one.
   const auto rnd = pp::pca(X, {.n_comps = 8, .zero_center = false});
   EXPECT_EQ(rnd.solver, PcaSolver::Randomized);
-  for (int64_t c = 0; c < 5; ++c) EXPECT_GT(correlation(rnd.scores, c, ex.scores, c), 0.999) << c;
+  for (int64_t c = 0; c < 5; ++c) EXPECT_GT(golden::column_correlation(rnd.scores, c, ex.scores, c), 0.999) << c;
 }
 
 // scikit-learn's randomized_svd with 50 components on this matrix (60 columns,
@@ -339,7 +321,7 @@ TEST(PcaRandomized, AgreesWithArpackOnLeadingComponents) {
   const double floor_sklearn[10] = {0.999, 0.999, 0.999, 0.999, 0.999, 0.999, 0.99, 0.97, 0.94, 0.9};
   std::string figures;
   for (int64_t c = 0; c < 10; ++c) {
-    const double rho = correlation(rnd.scores, c, ex.scores, c);
+    const double rho = golden::column_correlation(rnd.scores, c, ex.scores, c);
     EXPECT_GE(rho, floor_sklearn[c]) << "PC " << c + 1;
     figures += " " + std::to_string(rho);
   }
@@ -349,7 +331,7 @@ TEST(PcaRandomized, AgreesWithArpackOnLeadingComponents) {
   // A different seed gives a different (but equally good) answer.
   const auto rnd1 = pp::pca(scaled_x(), {.svd_solver = PcaSolver::Randomized, .random_state = 1});
   EXPECT_NE(rnd1.scores, rnd.scores);
-  EXPECT_GE(correlation(rnd1.scores, 0, ex.scores, 0), 0.999);
+  EXPECT_GE(golden::column_correlation(rnd1.scores, 0, ex.scores, 0), 0.999);
 }
 
 TEST(PcaSolvers, FullAndAutoMatchArpack) {
@@ -399,7 +381,7 @@ TEST(PcaExact, TallDenseScatterRouteMatchesLanczosOnX) {
   const auto sparse = pp::pca(dense_to_csr(X), {.n_comps = 20});
   double min_r = 1, max_dev = 0;
   for (int64_t c = 0; c < 20; ++c) {
-    min_r = std::min(min_r, correlation(dense.scores, c, sparse.scores, c));
+    min_r = std::min(min_r, golden::column_correlation(dense.scores, c, sparse.scores, c));
     max_dev = std::max(max_dev, std::abs(dense.variance_ratio.get_double(c) / sparse.variance_ratio.get_double(c) - 1));
   }
   std::printf("  scatter route vs Lanczos on X: min r %.10f, variance_ratio max rel dev %.2e\n", min_r, max_dev);
