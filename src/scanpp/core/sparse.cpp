@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/huge_pages.hpp"
 #include "scanpp/core/parallel.hpp"
 
 namespace scanpp {
@@ -168,11 +169,17 @@ void take_inplace(SparseMatrix& m, std::span<const int64_t> rows, std::span<cons
         if (n > 0) std::memcpy(to + dst * static_cast<int64_t>(width), from + src * static_cast<int64_t>(width), n * width);
       });
     };
-    std::vector<int32_t> indices(static_cast<size_t>(nnz));
+    // Both new buffers are advised to huge pages before they are first
+    // written (core/huge_pages.hpp).
+    std::vector<int32_t> indices;
+    indices.reserve(static_cast<size_t>(nnz));
+    advise_huge_pages(indices.data(), static_cast<size_t>(nnz) * sizeof(int32_t));
+    indices.resize(static_cast<size_t>(nnz));
     copy_rows(reinterpret_cast<std::byte*>(indices.data()), reinterpret_cast<const std::byte*>(m.indices.data()),
               sizeof(int32_t));
     m.indices = std::move(indices);
-    Array data(m.data.dtype(), {nnz});
+    Array data = Array::uninitialized(m.data.dtype(), {nnz});
+    advise_huge_pages(data.raw(), data.nbytes());
     copy_rows(static_cast<std::byte*>(data.raw()), val, es);
     m.data = std::move(data);
   } else {

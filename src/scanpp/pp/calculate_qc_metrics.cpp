@@ -17,13 +17,19 @@ namespace detail {
 // log1p with the precision of the column it is applied to (numpy computes a
 // float32 column's log1p in float32).
 Array log1p_column(const Array& a) {
+  // Element by element in parallel (a gene column has tens of thousands).
+  const auto apply = [](auto s) {
+    parallel_blocks(static_cast<int64_t>(s.size()), 4096, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) s[static_cast<size_t>(i)] = std::log1p(s[static_cast<size_t>(i)]);
+    });
+  };
   if (a.dtype() == DType::Float32) {
     Array out = a;
-    for (auto& v : out.as<float>()) v = std::log1p(v);
+    apply(out.as<float>());
     return out;
   }
   Array out = a.astype(DType::Float64);
-  for (auto& v : out.as<double>()) v = std::log1p(v);
+  apply(out.as<double>());
   return out;
 }
 }  // namespace detail
@@ -123,9 +129,16 @@ class TopSums {
   int64_t m_ = 0;
 };
 
+// The frames' row labels: obs_names / var_names where given (AnnData level),
+// else '0', '1', ...
+struct FrameIndex {
+  const std::vector<std::string>* obs = nullptr;
+  const std::vector<std::string>* var = nullptr;
+};
+
 template <class Rows>
 QcMetrics qc_kernel(const Rows& v, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
-                    const CalculateQcMetricsOptions& o, DType n_genes_dtype, DType mean_dtype) {
+                    const CalculateQcMetricsOptions& o, DType n_genes_dtype, DType mean_dtype, FrameIndex ix) {
   using T = typename Rows::value_type;
   const int64_t n = v.n_rows, p = v.n_cols;
   const DType sdt = sum_dtype_of<T>();
@@ -211,7 +224,7 @@ QcMetrics qc_kernel(const Rows& v, const std::vector<std::pair<std::string, std:
       colstats[2 * c + 1] += sum_parts[static_cast<size_t>(k)][c];
     }
 
-  QcMetrics out{DataFrame(range_index(n)), DataFrame(range_index(p))};
+  QcMetrics out{DataFrame(ix.obs ? *ix.obs : range_index(n)), DataFrame(ix.var ? *ix.var : range_index(p))};
   const std::string& et = o.expr_type;
   const std::string& vt = o.var_type;
   {
@@ -256,22 +269,32 @@ QcMetrics qc_kernel(const Rows& v, const std::vector<std::pair<std::string, std:
   return out;
 }
 
-}  // namespace
-
-QcMetrics qc_metrics(const SparseMatrix& x, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
-                     const CalculateQcMetricsOptions& opts) {
+QcMetrics qc_sparse(const SparseMatrix& x, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
+                    const CalculateQcMetricsOptions& opts, FrameIndex ix) {
   // scipy: getnnz(axis=1) of a CSR is diff(indptr) (int32 below 2^31 entries);
   // of a CSC a bincount (int64). Gene means come from float64 accumulators.
   const DType ng = x.format == SparseFormat::CSR && x.nnz() < std::numeric_limits<int32_t>::max() ? DType::Int32
                                                                                                    : DType::Int64;
-  return with_rows(x, [&](const auto& v) { return qc_kernel(v, qc_masks, opts, ng, DType::Float64); });
+  return with_rows(x, [&](const auto& v) { return qc_kernel(v, qc_masks, opts, ng, DType::Float64, ix); });
+}
+
+QcMetrics qc_dense(const Array& x, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
+                   const CalculateQcMetricsOptions& opts, FrameIndex ix) {
+  // numpy: count_nonzero gives int64; X.mean(axis=0) keeps a float dtype.
+  const DType mean_dt = dtype_is_float(x.dtype()) ? x.dtype() : DType::Float64;
+  return with_rows(x, [&](const auto& v) { return qc_kernel(v, qc_masks, opts, DType::Int64, mean_dt, ix); });
+}
+
+}  // namespace
+
+QcMetrics qc_metrics(const SparseMatrix& x, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
+                     const CalculateQcMetricsOptions& opts) {
+  return qc_sparse(x, qc_masks, opts, {});
 }
 
 QcMetrics qc_metrics(const Array& x, const std::vector<std::pair<std::string, std::vector<bool>>>& qc_masks,
                      const CalculateQcMetricsOptions& opts) {
-  // numpy: count_nonzero gives int64; X.mean(axis=0) keeps a float dtype.
-  const DType mean_dt = dtype_is_float(x.dtype()) ? x.dtype() : DType::Float64;
-  return with_rows(x, [&](const auto& v) { return qc_kernel(v, qc_masks, opts, DType::Int64, mean_dt); });
+  return qc_dense(x, qc_masks, opts, {});
 }
 
 void eliminate_zeros(SparseMatrix& m) {
@@ -327,17 +350,25 @@ QcMetrics calculate_qc_metrics(AnnData& adata, const CalculateQcMetricsOptions& 
     if (!genes->has(q)) throw KeyError("calculate_qc_metrics: qc_var '" + q + "' is not a column of var");
     masks.emplace_back(q, genes->boolean(q));
   }
+  // The frames are built with obs_names / var_names as their index (no
+  // '0', '1', ... labels made and replaced) where the lengths fit; otherwise
+  // set_index below reports the mismatch as it always did.
+  FrameIndex ix;
+  if (is_matrix(*xp)) {
+    if (static_cast<int64_t>(adata.obs_names().size()) == matrix_rows(*xp)) ix.obs = &adata.obs_names();
+    if (static_cast<int64_t>(genes->index().size()) == matrix_cols(*xp)) ix.var = &genes->index();
+  }
   QcMetrics m;
   if (xp->is<SparseMatrix>()) {
     eliminate_zeros(xp->get<SparseMatrix>());
-    m = qc_metrics(xp->get<SparseMatrix>(), masks, opts);
+    m = qc_sparse(xp->get<SparseMatrix>(), masks, opts, ix);
   } else if (xp->is<Array>()) {
-    m = qc_metrics(xp->get<Array>(), masks, opts);
+    m = qc_dense(xp->get<Array>(), masks, opts, ix);
   } else {
     throw ValueError(std::string("calculate_qc_metrics: the expression matrix is a ") + xp->kind());
   }
-  m.obs.set_index(adata.obs_names());
-  m.var.set_index(genes->index());
+  if (!ix.obs) m.obs.set_index(adata.obs_names());
+  if (!ix.var) m.var.set_index(genes->index());
   if (opts.inplace) {
     if (m.var.n_rows() != adata.n_vars())
       throw ValueError("calculate_qc_metrics: raw has " + std::to_string(m.var.n_rows()) + " genes but adata has " +

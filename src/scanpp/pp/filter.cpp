@@ -64,9 +64,12 @@ FilterResult filter_axis(const Rows& v, const Threshold& t, bool by_rows) {
       }
     });
   } else if (t.by_count_of_positive) {
-    // Per-gene counts in integer per-block partials (cheaper than double slots).
+    // Per-gene counts in integer per-block partials (cheaper than double
+    // slots); integer counts are exact in any grouping, so the blocks are
+    // the balanced ones.
     const std::vector<int64_t> total = column_accumulate<uint32_t, int64_t>(
-        v, 1, {}, [](int64_t c, T x, uint32_t* slots) { slots[c] += to_double(x) > 0 ? 1u : 0u; });
+        v, 1, {}, [](int64_t c, T x, uint32_t* slots) { slots[c] += to_double(x) > 0 ? 1u : 0u; },
+        exact_sum_block_size(v.n_rows));
     number.assign(total.begin(), total.end());
   } else {
     number = column_accumulate(v, 1, {}, [&](int64_t c, T x, double* slots) { slots[c] += to_double(x); });

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/huge_pages.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/pp/detail/regress_rows.hpp"
 
@@ -355,8 +356,9 @@ RegressOutResult regress_out_continuous(const SparseMatrix& X, const std::vector
     using T = decltype(t);
     if constexpr (std::is_floating_point_v<T>) {
       // Every value of the output is written by residual_csr's parallel row
-      // blocks, which then also fault its pages in.
+      // blocks, which then also fault its pages in (2 MiB at a time).
       res.X = Array::uninitialized(X.dtype(), {X.n_rows, p});
+      advise_huge_pages(res.X.raw(), res.X.nbytes());
       const std::vector<double> rtx = crossprod_csr<T>(X, rows, k);
       residual_csr<T>(X, rows, k, coefficients(*inv, rtx, k, p), res.X);
     }

@@ -5,9 +5,9 @@
 // rounded float32 result (checked against long double on 70M floats over the
 // whole range). glibc's log1pf/expm1f are off by one ulp for ~0.3% of
 // inputs; numpy's SIMD versions are ulp-accurate too, so Scanpy's goldens
-// hold either way. The loops vectorise (SSE2, or AVX2 where the CPU has it:
-// the same IEEE operations without FMA, so bit-identical results on every
-// machine and for any number of threads).
+// hold either way. The loops vectorise (SSE2, AVX2 or AVX-512, whichever
+// the CPU has: the same IEEE operations without FMA, so bit-identical
+// results on every machine and for any number of threads).
 #include <bit>
 #include <cstddef>
 #include <cstdint>

@@ -110,16 +110,28 @@ decltype(auto) with_rows(const Element& e, F&& f) {
 // Rows per block: a function of the row count only (at most 64 blocks).
 inline int64_t row_block_size(int64_t n) { return std::max<int64_t>(1024, (n + 63) / 64); }
 
+// Rows per block for per-column sums that are exact in any order (integer
+// counts): as row_block_size, but at least four blocks down to 256 rows, so
+// that a few thousand cells do not make three blocks for two threads (one
+// thread then does two thirds of the work). Any grouping gives these sums'
+// bits, so this still does not depend on the thread count.
+inline int64_t exact_sum_block_size(int64_t n) {
+  return std::min(row_block_size(n), std::max<int64_t>(256, (n + 3) / 4));
+}
+
 // Per-column accumulation: acc(col, value, Slot* slots) adds into
 // slots[col * k + j]. Blocks of rows fill private partials which are summed
 // (as Total) in block order, so 1 or N threads give identical bits. `rows`
 // selects a subset of rows (all when empty). Integer slots suit counts.
+// `block` overrides row_block_size(n) where the sums are exact in any order
+// (exact_sum_block_size).
 template <class Slot = double, class Total = Slot, class Rows, class Acc>
-std::vector<Total> column_accumulate(const Rows& v, int k, std::span<const int64_t> rows, Acc&& acc) {
+std::vector<Total> column_accumulate(const Rows& v, int k, std::span<const int64_t> rows, Acc&& acc,
+                                     int64_t block = 0) {
   const bool all = rows.empty();
   const int64_t n = all ? v.n_rows : static_cast<int64_t>(rows.size());
   const size_t width = static_cast<size_t>(v.n_cols) * static_cast<size_t>(k);
-  const int64_t block = row_block_size(n);
+  if (block <= 0) block = row_block_size(n);
   const int64_t nblocks = n == 0 ? 0 : (n + block - 1) / block;
   std::vector<std::vector<Slot>> parts(static_cast<size_t>(nblocks));
   parallel_blocks(n, block, [&](int64_t a, int64_t b) {
