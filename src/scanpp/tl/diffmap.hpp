@@ -29,8 +29,17 @@ struct DiffmapResult {
 
 // The kernel: the min(n - 1, n_comps) eigenpairs of largest magnitude of the
 // symmetric matrix `transitions_sym`, sorted by decreasing eigenvalue (as
-// scipy's eigsh(which='LM') reversed). random_state seeds the Lanczos start
-// vector. Deterministic and independent of the thread count.
+// scipy's eigsh(which='LM') reversed), to eigsh's tolerance (relative
+// residual 1e-12). Up to 300 cells: a dense eigendecomposition. Otherwise each
+// connected component of the graph is solved on its own (the eigenvalue 1 of
+// a disconnected graph is repeated, once per component, which a single-vector
+// Krylov method would find once) and the pairs of largest magnitude over all
+// components kept, with eigenvectors zero outside their component; a
+// component of up to 20,000 cells by unrestarted Lanczos with partial
+// reorthogonalisation (tl/diffmap_lanczos.hpp), larger ones (or when that
+// basis runs out) by Spectra's implicitly restarted Lanczos, as ARPACK.
+// random_state seeds the Lanczos start vector. Deterministic and independent
+// of the thread count.
 DiffmapResult diffmap_eigen(const SparseMatrix& transitions_sym, int n_comps = 15, int64_t random_state = 0);
 
 struct DiffmapOptions {
