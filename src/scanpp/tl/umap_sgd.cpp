@@ -1,19 +1,20 @@
 #include "scanpp/tl/umap_sgd.hpp"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define SCANPP_UMAP_AVX512 1
-#endif
+#include <omp.h>
 
 #include <algorithm>
-#include <bit>
+#include <atomic>
 #include <cfloat>
 #include <cmath>
 
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/core/random.hpp"
+#include "scanpp/tl/umap_epoch_barrier.hpp"
+#include "scanpp/tl/umap_sgd_internal.hpp"
 
 namespace scanpp::tl::umap_sgd {
+
+using namespace detail;
 
 Graph make_graph(const SparseMatrix& pruned, int n_epochs) {
   Graph g;
@@ -46,26 +47,11 @@ Graph make_graph(const SparseMatrix& pruned, int n_epochs) {
 
 namespace {
 
-constexpr uint64_t kNegativeStream = 0x554d415033ULL;
-// Vertices per parallel work item (fixed: results never depend on it).
-constexpr int64_t kBlock = 256;
-// An update is the other vertex's index, with this bit set for an attraction.
-constexpr uint32_t kAttractBit = 0x80000000u;
-constexpr uint32_t kIndexMask = 0x7fffffffu;
-
-// Least-squares fits on Chebyshev nodes. log2(1 + f) = f * P(f) on
-// [sqrt(1/2) - 1, sqrt(2) - 1], absolute error below 7e-7:
-constexpr float kLog2[7] = {1.442696433e+00f,  -7.213640448e-01f, 4.806291043e-01f, -3.593503793e-01f,
-                            2.956341052e-01f, -2.695093451e-01f, 1.721307475e-01f};
-// 2^f on [-1/2, 1/2], relative error below 2e-7:
-constexpr float kExp2[6] = {1.000000076e+00f, 6.931472067e-01f, 2.402210727e-01f,
-                            5.550327202e-02f, 9.676041930e-03f, 1.340043695e-03f};
-constexpr float kSqrt2 = 1.41421356f;
-constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: (t + kRound) - kRound rounds t to an integer
-
-struct Consts {
-  float a, b, neg_two_ab, two_gamma_b, alpha;
-};
+// Vertices per parallel work item (fixed, though results never depend on
+// it): long enough that few of the kernel's 32 lanes idle at a block's end,
+// short enough for 12 work items an epoch on PBMC 3k's 2,638 cells (256 and
+// 128 were slower with 1 and 2 threads).
+constexpr int64_t kBlock = 512;
 
 // The scalar kernel's arithmetic (builtins rather than std::fma and
 // std::bit_cast so that they inline into the FMA clone). Every step has an exact counterpart in the
@@ -152,159 +138,14 @@ __attribute__((always_inline)) inline void run_block_scalar(const uint32_t* ops,
 SCANPP_SCALAR_BLOCK(run_block_scalar_2d, 2)
 SCANPP_SCALAR_BLOCK(run_block_scalar_3d, 3)
 SCANPP_SCALAR_BLOCK(run_block_scalar_nd, 0)
-#undef SCANPP_SCALAR_BLOCK
 
-#ifdef SCANPP_UMAP_AVX512
-// GCC 12's AVX-512 headers start unmasked intrinsics from _mm512_undefined_*(),
-// which -Wmaybe-uninitialized reports once inlined; the values are never read.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#define SCANPP_AVX512_FN __attribute__((target("avx512f"), always_inline)) inline
+}  // namespace
 
-SCANPP_AVX512_FN __m512 log2_v(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(FLT_MIN));
-  const __m512i bits = _mm512_castps_si512(x);
-  __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(127));
-  __m512 m = _mm512_castsi512_ps(
-      _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x3f800000)));
-  const __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(kSqrt2), _CMP_GT_OQ);
-  m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
-  e = _mm512_mask_add_epi32(e, big, e, _mm512_set1_epi32(1));
-  const __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
-  __m512 p = _mm512_set1_ps(kLog2[6]);
-  for (int i = 5; i >= 0; --i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLog2[i]));
-  return _mm512_fmadd_ps(p, f, _mm512_cvtepi32_ps(e));
-}
+namespace detail {
 
-SCANPP_AVX512_FN __m512 exp2_v(__m512 t) {
-  t = _mm512_max_ps(t, _mm512_set1_ps(-126.0f));
-  t = _mm512_min_ps(t, _mm512_set1_ps(126.0f));
-  const __m512 r = _mm512_sub_ps(_mm512_add_ps(t, _mm512_set1_ps(kRound)), _mm512_set1_ps(kRound));
-  const __m512 f = _mm512_sub_ps(t, r);
-  __m512 p = _mm512_set1_ps(kExp2[5]);
-  for (int i = 4; i >= 0; --i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kExp2[i]));
-  const __m512i i = _mm512_cvttps_epi32(r);
-  const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(i, _mm512_set1_epi32(127)), 23));
-  return _mm512_mul_ps(p, scale);
-}
-
-SCANPP_AVX512_FN __m512 clip4_v(__m512 v) {
-  return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
-}
-
-// 16 vertices in flight, one per lane: position, next update, end of its updates.
-struct Lanes {
-  __m512 x, y;
-  __m512i pos, end, vert;
-  __mmask16 alive;
-};
-
-// Lanes in `done` finished their vertex: write it and take the next vertex
-// that has updates (vertices without any are copied on the way).
-SCANPP_AVX512_FN void refill(Lanes& L, __mmask16 done, int64_t& next, int64_t nv, int64_t v0, const int32_t* start,
-                             const float* old, float* out) {
-  alignas(64) float xs[16], ys[16];
-  alignas(64) int32_t ps[16], es[16], vs[16];
-  _mm512_store_ps(xs, L.x);
-  _mm512_store_ps(ys, L.y);
-  _mm512_store_si512(ps, L.pos);
-  _mm512_store_si512(es, L.end);
-  _mm512_store_si512(vs, L.vert);
-  for (uint32_t m = done; m != 0; m &= m - 1) {
-    const int l = std::countr_zero(m);
-    if (vs[l] >= 0) {
-      out[2 * static_cast<int64_t>(vs[l])] = xs[l];
-      out[2 * static_cast<int64_t>(vs[l]) + 1] = ys[l];
-    }
-    while (next < nv && start[next] == start[next + 1]) {
-      out[2 * (v0 + next)] = old[2 * (v0 + next)];
-      out[2 * (v0 + next) + 1] = old[2 * (v0 + next) + 1];
-      ++next;
-    }
-    if (next < nv) {
-      const int64_t v = v0 + next;
-      vs[l] = static_cast<int32_t>(v);
-      ps[l] = start[next];
-      es[l] = start[next + 1];
-      xs[l] = old[2 * v];
-      ys[l] = old[2 * v + 1];
-      ++next;
-    } else {
-      vs[l] = -1;
-      ps[l] = es[l] = 0;
-      L.alive = static_cast<__mmask16>(L.alive & ~(1u << l));
-    }
-  }
-  L.x = _mm512_load_ps(xs);
-  L.y = _mm512_load_ps(ys);
-  L.pos = _mm512_load_si512(ps);
-  L.end = _mm512_load_si512(es);
-  L.vert = _mm512_load_si512(vs);
-}
-
-SCANPP_AVX512_FN void step(Lanes& L, const uint32_t* ops, const float* old, __m512 va, __m512 vb, __m512 vn2ab,
-                           __m512 vtgb, __m512 valpha) {
-  const __mmask16 act = L.alive;
-  const __m512i zi = _mm512_setzero_si512();
-  const __m512 zf = _mm512_setzero_ps();
-  const __m512i op = _mm512_mask_i32gather_epi32(zi, act, L.pos, ops, 4);
-  const __mmask16 att = _mm512_mask_cmplt_epi32_mask(act, op, zi);  // the top bit
-  const __m512i k = _mm512_and_si512(op, _mm512_set1_epi32(static_cast<int32_t>(kIndexMask)));
-  const __m512i k2 = _mm512_add_epi32(k, k);
-  const __m512 ox = _mm512_mask_i32gather_ps(zf, act, k2, old, 4);
-  const __m512 oy = _mm512_mask_i32gather_ps(zf, act, k2, old + 1, 4);
-  const __m512 dx = _mm512_sub_ps(L.x, ox), dy = _mm512_sub_ps(L.y, oy);
-  const __m512 d2 = _mm512_fmadd_ps(dy, dy, _mm512_mul_ps(dx, dx));
-  const __mmask16 valid = _mm512_mask_cmp_ps_mask(act, d2, zf, _CMP_GT_OQ);
-  const __m512 pb = exp2_v(_mm512_mul_ps(vb, log2_v(d2)));
-  const __m512 q = _mm512_fmadd_ps(va, pb, _mm512_set1_ps(1.0f));
-  const __m512 num = _mm512_mask_blend_ps(att, vtgb, _mm512_mul_ps(vn2ab, pb));
-  const __m512 den =
-      _mm512_mul_ps(_mm512_mask_blend_ps(att, _mm512_add_ps(_mm512_set1_ps(0.001f), d2), d2), q);
-  const __m512 coeff = _mm512_maskz_div_ps(valid, num, den);
-  L.x = _mm512_fmadd_ps(clip4_v(_mm512_mul_ps(coeff, dx)), valpha, L.x);
-  L.y = _mm512_fmadd_ps(clip4_v(_mm512_mul_ps(coeff, dy)), valpha, L.y);
-  L.pos = _mm512_mask_add_epi32(L.pos, act, L.pos, _mm512_set1_epi32(1));
-}
-
-__attribute__((target("avx512f"))) void run_block_avx512(const uint32_t* ops, const int32_t* start, int64_t v0,
-                                                          int64_t nv, const float* old, float* out, const Consts& c) {
-  const __m512 va = _mm512_set1_ps(c.a), vb = _mm512_set1_ps(c.b), vn2ab = _mm512_set1_ps(c.neg_two_ab),
-               vtgb = _mm512_set1_ps(c.two_gamma_b), valpha = _mm512_set1_ps(c.alpha);
-  int64_t next = 0;
-  Lanes A{_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-          _mm512_set1_epi32(-1), 0xFFFF};
-  Lanes B = A;
-  refill(A, 0xFFFF, next, nv, v0, start, old, out);
-  refill(B, 0xFFFF, next, nv, v0, start, old, out);
-  // Two independent groups: their dependency chains overlap in the core.
-  while ((A.alive | B.alive) != 0) {
-    step(A, ops, old, va, vb, vn2ab, vtgb, valpha);
-    step(B, ops, old, va, vb, vn2ab, vtgb, valpha);
-    const __mmask16 da = _mm512_mask_cmpge_epi32_mask(A.alive, A.pos, A.end);
-    if (da != 0) refill(A, da, next, nv, v0, start, old, out);
-    const __mmask16 db = _mm512_mask_cmpge_epi32_mask(B.alive, B.pos, B.end);
-    if (db != 0) refill(B, db, next, nv, v0, start, old, out);
-  }
-}
-#pragma GCC diagnostic pop
-#endif
-
-// umap-learn's sampling schedule, per directed edge, and the static
-// positions in each vertex's in-edge list (before its own edges; after them).
-struct Schedule {
-  std::vector<double> next_sample, eps_neg, next_neg;
-  std::vector<uint8_t> due[2];  // due in this epoch / the next (by epoch parity)
-  std::vector<int64_t> in_split, in_after;
-  int64_t max_out_degree = 0;
-};
-
-// Lists the updates of vertices [v0, v1) in this epoch, in umap-learn's edge
-// order: in-edges from earlier heads, then each due edge the vertex heads
-// followed by its negative samples, then in-edges from later heads. Also
-// decides which of the block's edges are due in the next epoch.
-void list_updates(const Graph& g, const Params& p, Schedule& s, int epoch, int64_t v0, int64_t v1,
-                  std::vector<uint32_t>& ops, std::vector<int32_t>& start) {
+void list_updates(const Graph& g, const Params& p, Schedule& s, int epoch, int64_t v0, int64_t v1, BlockOps& out) {
+  std::vector<uint32_t>& ops = out.ops;
+  std::vector<int32_t>& start = out.start;
   const uint64_t edge_base = static_cast<uint64_t>(epoch) * static_cast<uint64_t>(g.tail.size());
   const uint64_t n = static_cast<uint64_t>(g.n);
   const int64_t* __restrict indptr = g.indptr.data();
@@ -396,36 +237,20 @@ void list_updates(const Graph& g, const Params& p, Schedule& s, int epoch, int64
   start[static_cast<size_t>(v1 - v0)] = static_cast<int32_t>(w);
 }
 
-void run_block(bool simd, const uint32_t* ops, const int32_t* start, int64_t v0, int64_t nv, const float* old,
-               float* out, const Consts& c, int dim) {
-#ifdef SCANPP_UMAP_AVX512
-  if (simd) return run_block_avx512(ops, start, v0, nv, old, out, c);
-#else
-  (void)simd;
-#endif
-  if (dim == 2) run_block_scalar_2d(ops, start, v0, nv, old, out, c, dim);
-  else if (dim == 3) run_block_scalar_3d(ops, start, v0, nv, old, out, c, dim);
-  else run_block_scalar_nd(ops, start, v0, nv, old, out, c, dim);
-}
+}  // namespace detail
 
-}  // namespace
-
-bool simd_kernel_available(int dim) {
-#ifdef SCANPP_UMAP_AVX512
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return dim == 2 && has;
-#else
-  (void)dim;
-  return false;
-#endif
-}
+bool simd_kernel_available(int dim) { return dim == 2 && avx512_available(); }
 
 void optimize(const Graph& g, const Params& p, std::vector<float>& y, Kernel kernel) {
   const int64_t n = g.n;
   const int64_t n_edges = static_cast<int64_t>(g.tail.size());
   if (n == 0 || n_edges == 0 || p.n_epochs <= 0) return;
-  // The SIMD kernel gathers coordinates by 32-bit offsets (2 * vertex).
-  const bool simd = kernel == Kernel::Auto && simd_kernel_available(p.dim) && n < (int64_t{1} << 30);
+  // The SIMD code gathers coordinates by 32-bit offsets (2 * vertex) and due
+  // flags by 32-bit edge numbers.
+  // The listing does not depend on the layout's dimension; the kernel is 2-D.
+  const bool simd_list = kernel == Kernel::Auto && avx512_available() && n < (int64_t{1} << 30) &&
+                         n_edges < (int64_t{1} << 31) - 64;
+  const bool simd = simd_list && p.dim == 2;
   Schedule s;
   s.next_sample = g.epochs_per_sample;
   s.eps_neg.resize(static_cast<size_t>(n_edges));
@@ -434,8 +259,8 @@ void optimize(const Graph& g, const Params& p, std::vector<float>& y, Kernel ker
   // An edge is sampled in an epoch once its next sample epoch has come, then
   // the next one is eps later. Both ends read the decision, so the head makes
   // it one epoch ahead (double-buffered by epoch parity).
-  s.due[0].assign(static_cast<size_t>(n_edges), 0);
-  s.due[1].assign(static_cast<size_t>(n_edges), 0);
+  s.due[0].assign(static_cast<size_t>(n_edges) + 4, 0);
+  s.due[1].assign(static_cast<size_t>(n_edges) + 4, 0);
   auto decide = [&](int64_t e, int epoch, std::vector<uint8_t>& flags) {
     flags[e] = s.next_sample[e] <= epoch;
     if (flags[e]) s.next_sample[e] += g.epochs_per_sample[e];
@@ -451,25 +276,70 @@ void optimize(const Graph& g, const Params& p, std::vector<float>& y, Kernel ker
     s.in_after[j] = q;
     s.max_out_degree = std::max(s.max_out_degree, g.indptr[j + 1] - g.indptr[j]);
   }
+  if (simd_list) s.in_edge32.assign(g.in_edge.begin(), g.in_edge.end());
 
   const int64_t n_blocks = (n + kBlock - 1) / kBlock;
-  std::vector<std::vector<uint32_t>> ops(static_cast<size_t>(n_blocks));
-  std::vector<std::vector<int32_t>> starts(static_cast<size_t>(n_blocks));
-  std::vector<float> y_next(y.size());
-  for (int epoch = 0; epoch < p.n_epochs; ++epoch) {
+  // Lists of the epoch being run and of the next (by epoch parity); positions
+  // of the previous epoch and of this one, likewise.
+  std::vector<BlockOps> ops[2] = {std::vector<BlockOps>(static_cast<size_t>(n_blocks)),
+                                  std::vector<BlockOps>(static_cast<size_t>(n_blocks))};
+  std::vector<float> y_other(y.size());
+  float* positions[2] = {y.data(), y_other.data()};
+  auto list = [&](int epoch, int64_t b) {
+    const int64_t v0 = b * kBlock, v1 = std::min(n, v0 + kBlock);
+    BlockOps& o = ops[epoch & 1][static_cast<size_t>(b)];
+    if (simd_list) list_updates_avx512(g, p, s, epoch, v0, v1, o);
+    else list_updates(g, p, s, epoch, v0, v1, o);
+  };
+  auto run = [&](int epoch, int64_t b) {
+    const int64_t v0 = b * kBlock, nv = std::min(n, v0 + kBlock) - v0;
+    const BlockOps& o = ops[epoch & 1][static_cast<size_t>(b)];
     // umap-learn updates alpha after each epoch from the epoch just run.
     const double alpha = p.alpha0 * (1.0 - (epoch == 0 ? 0.0 : static_cast<double>(epoch - 1) / p.n_epochs));
     const Consts c{static_cast<float>(p.a), static_cast<float>(p.b), static_cast<float>(-2.0 * p.a * p.b),
                    static_cast<float>(2.0 * p.gamma * p.b), static_cast<float>(alpha)};
-    const float* old = y.data();
-    float* out = y_next.data();
-    parallel_blocks(n, kBlock, [&](int64_t v0, int64_t v1) {
-      const size_t b = static_cast<size_t>(v0 / kBlock);
-      list_updates(g, p, s, epoch, v0, v1, ops[b], starts[b]);
-      run_block(simd, ops[b].data(), starts[b].data(), v0, v1 - v0, old, out, c, p.dim);
-    });
-    y.swap(y_next);
+    const float* old = positions[epoch & 1];
+    float* out = positions[(epoch + 1) & 1];
+    if (simd) run_block_avx512(o.ops.data(), o.start.data(), v0, nv, old, out, c);
+    else if (p.dim == 2) run_block_scalar_2d(o.ops.data(), o.start.data(), v0, nv, old, out, c, p.dim);
+    else if (p.dim == 3) run_block_scalar_3d(o.ops.data(), o.start.data(), v0, nv, old, out, c, p.dim);
+    else run_block_scalar_nd(o.ops.data(), o.start.data(), v0, nv, old, out, c, p.dim);
+  };
+  // One parallel region for all epochs (not parallel_blocks per epoch): an
+  // epoch then costs one barrier (a brief spin, see EpochBarrier), and the
+  // listing of the next epoch, which does not depend on positions, fills
+  // the time threads would otherwise wait for the slowest block of this
+  // one. Each block's lists and updates are computed by one thread from
+  // data fixed at the barrier, so the result does not depend on the thread
+  // count. The next listing may run beside this epoch's updates: it writes
+  // the other parity's lists and due flags, and reads the flags the
+  // previous listing finished before the barrier.
+  const int team = n_blocks > 1 ? std::max(1, num_threads()) : 1;
+  EpochBarrier barrier;
+  std::atomic<int64_t> taken[2] = {0, 0};  // work items handed out, by epoch parity
+  auto work = [&](int epoch) {
+    // Listing epoch 0 (epoch -1's "work") or running `epoch` and listing the next.
+    std::atomic<int64_t>& counter = taken[(epoch + 2) & 1];
+    const int64_t items = epoch < 0 ? n_blocks : epoch + 1 < p.n_epochs ? 2 * n_blocks : n_blocks;
+    for (int64_t it; (it = counter.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      if (epoch < 0) list(0, it);
+      else if (it < n_blocks) run(epoch, it);
+      else list(epoch + 1, it - n_blocks);
+    }
+  };
+#pragma omp parallel num_threads(team)
+  {
+#pragma omp single
+    barrier.set_threads(omp_get_num_threads());  // the single's own barrier publishes it
+    const int t = omp_get_thread_num();
+    for (int epoch = -1; epoch < p.n_epochs; ++epoch) {
+      work(epoch);
+      // The next phase's counter was last used two phases ago: free to reset.
+      if (t == 0) taken[(epoch + 3) & 1].store(0, std::memory_order_relaxed);
+      barrier.arrive_and_wait();
+    }
   }
+  if (p.n_epochs % 2 != 0) y.swap(y_other);
 }
 
 }  // namespace scanpp::tl::umap_sgd

@@ -14,12 +14,15 @@
 // bit-identical for any thread count.
 //
 // Each epoch first lists every vertex's updates (target vertex, attraction or
-// repulsion), then runs them. Since vertices are independent within an
-// epoch, the AVX-512 kernel advances 32 vertices at once, one per SIMD lane
-// in two interleaved groups (the chain of dependent operations of one vertex
-// is long; many chains in flight hide its latency). Lanes compute exactly
-// what the scalar kernel computes (same operations in the same order, fused
-// multiply-adds on both paths), so the two kernels give identical bits.
+// repulsion), then runs them. The lists do not depend on positions, so the
+// next epoch's are made while this epoch's updates run, by whichever thread
+// is free (one parallel region for all epochs, one barrier per epoch). With
+// AVX-512 the listing hashes 8 negative samples at once and the kernel
+// advances 32 vertices at once, one per SIMD lane in two interleaved groups
+// (the chain of dependent operations of one vertex is long; many chains in
+// flight hide its latency). Both compute exactly what the scalar code
+// computes (same operations in the same order, fused multiply-adds on both
+// paths), so the two paths give identical bits.
 // pow(d², b) is computed by polynomial log2 / exp2 in single precision
 // (relative error below 1e-6): the embedding is float32, as in umap-learn.
 #include <cstdint>
@@ -52,8 +55,8 @@ struct Params {
 };
 
 enum class Kernel {
-  Auto,    // AVX-512 for 2-D layouts where the CPU has it, else scalar
-  Scalar,  // always the scalar kernel (the reference the tests compare with)
+  Auto,    // where the CPU has AVX-512: the AVX-512 listing, and the AVX-512 kernel for 2-D layouts
+  Scalar,  // always the scalar listing and kernel (the reference the tests compare with)
 };
 
 // Whether Kernel::Auto runs the AVX-512 kernel for a layout of `dim` dimensions.
