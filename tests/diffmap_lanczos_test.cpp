@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <cstdio>
 #include <vector>
 
@@ -227,6 +230,57 @@ TEST(DiffmapLanczosTest, DisconnectedGraphRepeatsEigenvalueOne) {
   std::printf("max ||T v - lambda v|| = %.3g, max |V^T V - I| = %.3g\n", worst_res, worst_dot);
   EXPECT_LT(worst_res, 1e-5);
   EXPECT_LT(worst_dot, 1e-5);
+}
+
+// Two 310-cell rings (each above the dense solver's size) asked for 619
+// components, all but one: one ring alone has only 310 pairs, so both must
+// give all of theirs. Every column is a true eigenvector of the whole matrix
+// and the eigenvalues are the largest-magnitude ones of its dense spectrum.
+TEST(DiffmapLanczosTest, DisconnectedGraphGivesAllButOnePair) {
+  const int64_t m = 310, n = 2 * m;
+  std::vector<float> data;
+  std::vector<int32_t> indices;
+  std::vector<int64_t> indptr = {0};
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t base = i < m ? 0 : m, j = i - base;
+    const int64_t a = base + (j + m - 1) % m, b = base + (j + 1) % m;
+    for (int64_t k : {std::min(a, b), std::max(a, b)}) {
+      data.push_back(1.0f);
+      indices.push_back(static_cast<int32_t>(k));
+    }
+    indptr.push_back(static_cast<int64_t>(data.size()));
+  }
+  SparseMatrix g;
+  g.format = scanpp::SparseFormat::CSR;
+  g.n_rows = g.n_cols = n;
+  g.data = Array::from_vector(data);
+  g.indices = indices;
+  g.indptr = indptr;
+  const SparseMatrix t = scanpp::tl::diffusion_transitions_sym(g);
+  const int nev = static_cast<int>(n - 1);
+  const auto r = scanpp::tl::diffmap_eigen(t, nev);
+  ASSERT_EQ(r.eigenvalues.size(), nev);
+
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(n, n);
+  auto v = t.data.as<double>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t p = t.indptr[i]; p < t.indptr[i + 1]; ++p) dense(i, t.indices[p]) = v[p];
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(dense);
+  std::vector<double> want(es.eigenvalues().data(), es.eigenvalues().data() + n);
+  std::sort(want.begin(), want.end(), [](double a, double b) { return std::abs(a) > std::abs(b); });
+  want.resize(static_cast<size_t>(nev));
+  std::sort(want.begin(), want.end(), std::greater<>());
+
+  Eigen::MatrixXd vec(n, nev);
+  auto ec = r.eigenvectors.as<float>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < nev; ++j) vec(i, j) = ec[static_cast<size_t>(i * nev + j)];
+  for (int j = 0; j < nev; ++j) {
+    const double lam = r.eigenvalues.get_double(j);
+    EXPECT_NEAR(lam, want[static_cast<size_t>(j)], 1e-6) << j;
+    EXPECT_LT((dense * vec.col(j) - lam * vec.col(j)).norm(), 1e-5) << j;
+    EXPECT_NEAR(vec.col(j).norm(), 1.0, 1e-5) << j;
+  }
 }
 
 }  // namespace

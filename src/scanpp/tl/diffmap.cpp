@@ -170,9 +170,12 @@ Eigenpairs restarted_eigen(const SparseMatrix& t, int nev, int64_t random_state)
 // would grow too long or for larger data, where the restarted solver's
 // bounded memory matters more (its speed there was measured; the
 // unrestarted one's was not).
+// All but one or all eigenpairs (a component of a disconnected graph may be
+// asked for that many) are beyond the Krylov solvers, which need nev < n - 1:
+// dense then too.
 Eigenpairs connected_eigen(const SparseMatrix& t, int nev, int64_t random_state) {
   const int64_t n = t.n_rows;
-  if (n <= kDenseMaxRows) return dense_eigen(t, nev);
+  if (n <= kDenseMaxRows || nev >= n - 1) return dense_eigen(t, nev);
   if (n > kLanczosMaxRows) return restarted_eigen(t, nev, random_state);
   auto v = t.data.as<double>();
   const SymmetricLanczosResult r = symmetric_lanczos_largest_magnitude(
@@ -206,7 +209,9 @@ Eigenpairs componentwise_eigen(const SparseMatrix& t, const std::vector<int32_t>
     const auto& idx = members[static_cast<size_t>(c)];
     const int64_t s = static_cast<int64_t>(idx.size());
     const SparseMatrix sub = take(t, idx, idx);
-    const int k = static_cast<int>(std::min<int64_t>(nev, s <= kDenseMaxRows ? s : s - 1));
+    // Up to all of a component's pairs, so that the components together
+    // always have nev (nev < n).
+    const int k = static_cast<int>(std::min<int64_t>(nev, s));
     parts[static_cast<size_t>(c)] = connected_eigen(sub, k, random_state);
     for (int j = 0; j < k; ++j) cand.push_back({parts[static_cast<size_t>(c)].values[static_cast<size_t>(j)], c, j});
   }
