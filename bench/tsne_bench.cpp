@@ -9,7 +9,9 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,15 @@ int main(int argc, char** argv) {
                 static_cast<long long>(X.rows()), num_threads(), t[t.size() / 2], runs, cpu[cpu.size() / 2],
                 tl::tsne_method_name(res.method),
                 tl::tsne_kl_divergence(P, res.embedding), tl::tsne_kl_divergence(P, golden));
+    // A fingerprint of the embedding's bits, to tell whether a change to the
+    // kernels kept X_tsne bit-identical.
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (const float v : res.embedding.as<float>()) {
+      uint32_t b;
+      std::memcpy(&b, &v, sizeof b);
+      for (int k = 0; k < 4; ++k) h = (h ^ ((b >> (8 * k)) & 0xffu)) * 1099511628211ULL;
+    }
+    std::printf("X_tsne bits: FNV-1a %016llx\n", static_cast<unsigned long long>(h));
     return 0;
   }
   const int64_t n = std::atoll(what.c_str());

@@ -20,6 +20,11 @@ namespace scanpp::h5 {
 // deflate as its only filter. Each chunk is compressed on its own at `level`
 // (0-9), so the stored bytes do not depend on the thread count; partial edge
 // chunks are padded with zeros, as HDF5 pads them with the fill value.
+// A chunk of 128 KiB or more on which LZ77 matching gains nothing (dense
+// floats: a probe of three 16 KiB slices decides, from the chunk's bytes
+// alone) is written as literal-only Huffman deflate (io/huffman_deflate.hpp),
+// ~10x cheaper for the same size; every other chunk, and every chunk at
+// level 0, goes to libdeflate at `level`. Either way it is standard deflate.
 void write_deflate_chunks(hid_t dset, const void* data, size_t elem_size, int level);
 
 // Reads the whole of `dset` into `out` as `mem_type`, if the dataset is

@@ -502,40 +502,6 @@ class SparseOperator final : public CenteredOperator {
 
 }  // namespace
 
-void symmetric_matvec(const Eigen::MatrixXd& S, const double* v, double* out) {
-  const int64_t p = S.rows();
-  parallel_blocks(p, 64, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i) out[i] = row_dot_double(S.col(i).data(), v, p);
-  });
-}
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // _mm512_cvtps_pd (see rows4_gram_float_avx512)
-__attribute__((target("avx512f"))) static double dot_float_avx512(const float* x, const double* v, int64_t p) {
-  __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-  int64_t j = 0;
-  for (; j + 32 <= p; j += 32) {
-    a0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + j)), _mm512_loadu_pd(v + j), a0);
-    a1 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + j + 8)), _mm512_loadu_pd(v + j + 8), a1);
-    a2 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + j + 16)), _mm512_loadu_pd(v + j + 16), a2);
-    a3 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + j + 24)), _mm512_loadu_pd(v + j + 24), a3);
-  }
-  alignas(64) double t[8];
-  _mm512_store_pd(t, _mm512_add_pd(_mm512_add_pd(a0, a1), _mm512_add_pd(a2, a3)));
-  double s = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
-  for (; j < p; ++j) s += static_cast<double>(x[j]) * v[j];
-  return s;
-}
-#pragma GCC diagnostic pop
-
-void symmetric_matvec(const Eigen::MatrixXf& S, const double* v, double* out) {
-  const int64_t p = S.rows();
-  parallel_blocks(p, 64, [&](int64_t a, int64_t b) {
-    for (int64_t i = a; i < b; ++i)
-      out[i] = kHasAvx512 ? dot_float_avx512(S.col(i).data(), v, p) : row_dot_float(S.col(i).data(), v, p);
-  });
-}
-
 std::unique_ptr<CenteredOperator> make_dense_operator(const Array& X, bool center) {
   if (X.ndim() != 2) throw ValueError("pca: X must be a 2-D matrix");
   if (X.dtype() == DType::Float32) return std::make_unique<DenseOperator<float>>(X, center);

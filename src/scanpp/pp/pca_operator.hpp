@@ -75,11 +75,6 @@ class CenteredOperator {
   Eigen::VectorXd mean_, col_ss_;
 };
 
-// out = S·v for a symmetric S (p × p): row i of S is its column i, so each
-// output is one contiguous dot product, summed in a fixed order.
-void symmetric_matvec(const Eigen::MatrixXd& S, const double* v, double* out);
-void symmetric_matvec(const Eigen::MatrixXf& S, const double* v, double* out);
-
 // Dense row-major float32/float64 X (other dtypes must be converted first).
 // The Array must outlive the operator. Throws ValueError on NaN or infinity.
 std::unique_ptr<CenteredOperator> make_dense_operator(const Array& X, bool center);
