@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -49,6 +50,7 @@ void MortonQuadtree::build(std::span<const double> xy, std::span<const double> m
   groups_.clear();
   if (n == 0) {
     order_.clear();
+    n_pre_ = 0;
     return;
   }
 
@@ -89,6 +91,50 @@ void MortonQuadtree::build(std::span<const double> xy, std::span<const double> m
   boxes_.emplace_back();
   radius_.emplace_back();
   build_node(0, 0, static_cast<int32_t>(n), 0, false);
+  build_preorder();
+}
+
+void MortonQuadtree::build_preorder() {
+  const auto count = static_cast<int32_t>(nodes_.size());
+  const size_t padded = (static_cast<size_t>(count) + 7) / 8 * 8;
+  n_pre_ = count;
+  // Slots below count are all written below; the padding is zeroed.
+  for (auto* v : {&pre_cx_, &pre_cy_, &pre_mass_, &pre_open2_}) {
+    v->resize(padded);
+    std::fill(v->begin() + count, v->end(), 0.0);
+  }
+  for (auto* v : {&pre_skip_, &pre_leaf_begin_, &pre_leaf_end_, &pre_parent_}) {
+    v->resize(padded);
+    std::fill(v->begin() + count, v->end(), 0);
+  }
+  // Depth-first from the root, children pushed last first.
+  pre_slot_.resize(static_cast<size_t>(count));
+  pre_order_.clear();
+  pre_stack_.assign(1, 0);
+  while (!pre_stack_.empty()) {
+    const int32_t id = pre_stack_.back();
+    pre_stack_.pop_back();
+    pre_slot_[id] = static_cast<int32_t>(pre_order_.size());
+    pre_order_.push_back(id);
+    const Node& nd = nodes_[id];
+    for (int32_t c = nd.first_child + nd.n_children - 1; nd.first_child >= 0 && c >= nd.first_child; --c)
+      pre_stack_.push_back(c);
+  }
+  // A subtree's slots run from its root's to one past its last node's;
+  // filled bottom-up (reverse preorder) from each node's last child.
+  for (int32_t k = count - 1; k >= 0; --k) {
+    const Node& nd = nodes_[pre_order_[k]];
+    const bool leaf = nd.first_child < 0;
+    pre_skip_[k] = leaf ? k + 1 : pre_skip_[pre_slot_[nd.first_child + nd.n_children - 1]];
+    pre_cx_[k] = nd.cx;
+    pre_cy_[k] = nd.cy;
+    pre_mass_[k] = nd.mass;
+    pre_open2_[k] = nd.open2;
+    pre_parent_[k] = -1;  // set by the parent, whose slot comes later in this loop
+    pre_leaf_begin_[k] = nd.begin;
+    pre_leaf_end_[k] = leaf ? nd.end : nd.begin;
+    for (int32_t c = nd.first_child; !leaf && c < nd.first_child + nd.n_children; ++c) pre_parent_[pre_slot_[c]] = k;
+  }
 }
 
 // Points of an iterative layout move little from one build to the next, so
@@ -236,56 +282,138 @@ void MortonQuadtree::build_node(int32_t id, int32_t b, int32_t e, int level, boo
   summarise(id, sx, sy, m, 0.0, box);
 }
 
+namespace {
+
+using D4 = double __attribute__((vector_size(32)));
+using D8 = double __attribute__((vector_size(64)));
+using L8 = int64_t __attribute__((vector_size(64)));
+
+// flag[2k] = −1 (as the low half of a 64-bit −1) where preorder node k is far
+// enough from the group's box [x0, x1] x [y0, y1] to be summarised, else 0,
+// over n (a multiple of 8) nodes: the test of the plain walk with std::max's
+// operand order kept. Contraction is off: an FMA in dx² + dy² (AVX-512 has
+// them) could flip a test.
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off"))) void opening_flags(
+    const double* cx, const double* cy, const double* open2, int64_t n, double x0, double x1, double y0, double y1,
+    int32_t* flag) {
+  const D8 zero{}, vx0 = zero + x0, vx1 = zero + x1, vy0 = zero + y0, vy1 = zero + y1;
+  for (int64_t k = 0; k < n; k += 8) {
+    D8 x, y, o;
+    std::memcpy(&x, cx + k, sizeof(D8));
+    std::memcpy(&y, cy + k, sizeof(D8));
+    std::memcpy(&o, open2 + k, sizeof(D8));
+    // std::max(std::max(x0 − x, 0), x − x1), std::max(a, b) being a < b ? b : a
+    const D8 ax = vx0 - x, bx = x - vx1, ay = vy0 - y, by = y - vy1;
+    const D8 tx = ax < zero ? zero : ax, ty = ay < zero ? zero : ay;
+    const D8 dx = tx < bx ? bx : tx, dy = ty < by ? by : ty;
+    const L8 far = o < dx * dx + dy * dy;
+    std::memcpy(flag + 2 * k, &far, sizeof(L8));
+  }
+}
+
+using F4 = float __attribute__((vector_size(16)));
+
+// dst[0..8) = src[0..8) − origin, rounded to float.
+__attribute__((always_inline)) inline void shifted8(const double* src, double origin, float* dst) {
+  D4 a, b;
+  std::memcpy(&a, src, sizeof(D4));
+  std::memcpy(&b, src + 4, sizeof(D4));
+  const F4 fa = __builtin_convertvector(a - origin, F4), fb = __builtin_convertvector(b - origin, F4);
+  std::memcpy(dst, &fa, sizeof(F4));
+  std::memcpy(dst + 4, &fb, sizeof(F4));
+}
+
+// What the scan below reads: the preorder columns and the sorted points.
+struct ScanInput {
+  const int32_t* flag;  // opening_flags' output (every other int)
+  const double *cx, *cy, *mass;
+  const int32_t *skip, *leaf_begin, *leaf_end;
+  int32_t n_nodes;
+  const double *xs, *ys, *ms;
+  int32_t n_points;
+};
+
+constexpr int32_t kBurst = 8;  // leaf points copied per step (the excess is overwritten)
+
+// The depth-first walk as a scan with few branches: a summarised node enters
+// the list (its entry is written whatever the test says, and kept by
+// advancing m) and its subtree is skipped; an opened leaf's points enter
+// exactly, eight at a time. Entries relative to (ox, oy); returns their
+// count. The lists need kBurst entries of slack.
+__attribute__((target_clones("avx2", "default"))) int64_t scan_walk(const ScanInput& in, double ox, double oy,
+                                                                    float* lx, float* ly, float* lw) {
+  // Locals, not reads through `in`: the compiler cannot tell the list's
+  // stores from them.
+  const int32_t* const flag = in.flag;
+  const double *const cx = in.cx, *const cy = in.cy, *const mass = in.mass;
+  const int32_t *const skip = in.skip, *const leaf_begin = in.leaf_begin, *const leaf_end = in.leaf_end;
+  const double *const xs = in.xs, *const ys = in.ys, *const ms = in.ms;
+  const int32_t n_nodes = in.n_nodes, n_points = in.n_points;
+  int64_t m = 0;
+  for (int32_t k = 0; k < n_nodes;) {
+    const bool summarise = flag[2 * k] != 0;
+    lx[m] = static_cast<float>(cx[k] - ox);
+    ly[m] = static_cast<float>(cy[k] - oy);
+    lw[m] = static_cast<float>(mass[k]);
+    m += summarise;
+    const int32_t b = leaf_begin[k];
+    const int32_t count = summarise ? 0 : leaf_end[k] - b;
+    if (count == 0) {
+    } else if (count <= kBurst && b + kBurst <= n_points) {
+      shifted8(xs + b, ox, lx + m);
+      shifted8(ys + b, oy, ly + m);
+      shifted8(ms + b, 0.0, lw + m);
+      m += count;
+    } else {
+      for (int32_t s = b; s < b + count; ++s, ++m) {
+        lx[m] = static_cast<float>(xs[s] - ox);
+        ly[m] = static_cast<float>(ys[s] - oy);
+        lw[m] = static_cast<float>(ms[s]);
+      }
+    }
+    k = summarise ? skip[k] : k + 1;
+  }
+  return m;
+}
+
+}  // namespace
+
 void MortonQuadtree::gather(int32_t g, List& list, std::vector<int32_t>& stack, int pad) const {
   pad = std::max(pad, 1);
   // every node or point enters the list at most once
-  const size_t cap = nodes_.size() + order_.size() + static_cast<size_t>(pad);
+  const size_t cap = nodes_.size() + order_.size() + static_cast<size_t>(pad) + kBurst;
   if (list.x.size() < cap) {
     list.x.resize(cap);
     list.y.resize(cap);
     list.w.resize(cap);
   }
-  // the walk writes four child slots past the top whatever it opens
-  if (stack.size() < nodes_.size() + 4) stack.resize(nodes_.size() + 4);
+  const size_t padded = pre_cx_.size();
+  if (stack.size() < 2 * padded) stack.resize(2 * padded);
   const Node& group = nodes_[g];
   const Box gb = boxes_[g];
-  const double ox = group.cx, oy = group.cy;
+  int32_t* flag = stack.data();
+  opening_flags(pre_cx_.data(), pre_cy_.data(), pre_open2_.data(), static_cast<int64_t>(padded), gb.x0, gb.x1,
+                gb.y0, gb.y1, flag);
+  // The group and its ancestors (the nodes whose range holds the group's:
+  // ranges nest, and a split leaves every child smaller) are always opened,
+  // so no summary holds a point of the group.
+  for (int32_t k = pre_slot_[g]; k >= 0; k = pre_parent_[k]) flag[2 * k] = 0;
+  const ScanInput in{flag,
+                     pre_cx_.data(),
+                     pre_cy_.data(),
+                     pre_mass_.data(),
+                     pre_skip_.data(),
+                     pre_leaf_begin_.data(),
+                     pre_leaf_end_.data(),
+                     n_pre_,
+                     xs_.data(),
+                     ys_.data(),
+                     ms_.data(),
+                     static_cast<int32_t>(order_.size())};
   float* lx = list.x.data();
   float* ly = list.y.data();
   float* lw = list.w.data();
-  int64_t m = 0;
-  size_t top = 0;
-  stack[top++] = 0;
-  // Branch-light: the summary entry and the children are written whatever
-  // the test says, and the list and stack advance by what it says (the
-  // entries and their order are those of the plain depth-first walk).
-  while (top > 0) {
-    const Node& c = nodes_[stack[--top]];
-    // distance from the node's centre to the nearest point of the group's box
-    const double dx = std::max(std::max(gb.x0 - c.cx, 0.0), c.cx - gb.x1);
-    const double dy = std::max(std::max(gb.y0 - c.cy, 0.0), c.cy - gb.y1);
-    // The group's ancestors are always opened, so no summary holds a point
-    // of the group.
-    const bool holds_group = (c.begin <= group.begin) & (group.end <= c.end);
-    const bool summarise = !holds_group & (c.open2 < dx * dx + dy * dy);
-    lx[m] = static_cast<float>(c.cx - ox);
-    ly[m] = static_cast<float>(c.cy - oy);
-    lw[m] = static_cast<float>(c.mass);
-    m += summarise;
-    const int32_t open = summarise ? 0 : c.n_children;
-    const int32_t last = c.first_child + open - 1;
-    stack[top] = last;
-    stack[top + 1] = last - 1;
-    stack[top + 2] = last - 2;
-    stack[top + 3] = last - 3;
-    top += static_cast<size_t>(open);
-    if (!summarise && c.first_child < 0)
-      for (int32_t s = c.begin; s < c.end; ++s) {
-        lx[m] = static_cast<float>(xs_[s] - ox);
-        ly[m] = static_cast<float>(ys_[s] - oy);
-        lw[m++] = static_cast<float>(ms_[s]);
-      }
-  }
+  int64_t m = scan_walk(in, group.cx, group.cy, lx, ly, lw);
   for (; m % pad != 0; ++m) lx[m] = ly[m] = lw[m] = 0.0f;
   list.n = m;
 }

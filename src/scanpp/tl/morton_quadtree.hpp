@@ -13,7 +13,11 @@
 //   point of the group, so the approximation is at least as tight as
 //   point-by-point Barnes-Hut with the same theta. The walk yields a flat list
 //   (summaries, and the points of opened leaves exactly) that the caller's
-//   kernel sums over for all the group's points at once.
+//   kernel sums over for all the group's points at once. It runs as the
+//   opening test over all nodes at once (in vectors, on a copy of the nodes
+//   in depth-first order), then a scan of that order that jumps over each
+//   summarised subtree: the list of the plain depth-first walk, without a
+//   stack walk whose every step waits on the last one's test.
 //
 // Everything depends on the positions only (no thread count, no timing), so
 // layouts built on it are bit-identical for any number of threads.
@@ -77,8 +81,9 @@ class MortonQuadtree {
 
   // The interaction list of group node g, relative to its mass centre
   // (nodes()[g].cx, .cy): the group's own points appear in it exactly (the
-  // kernel must drop self-pairs). `stack` is scratch. Thread-safe for
-  // distinct lists and stacks.
+  // kernel must drop self-pairs); entries in depth-first order, children in
+  // quadrant order. `stack` is scratch. Thread-safe for distinct lists and
+  // stacks.
   void gather(int32_t g, List& list, std::vector<int32_t>& stack, int pad) const;
 
  private:
@@ -86,6 +91,7 @@ class MortonQuadtree {
   void sort_by_code(int64_t n);
   void build_node(int32_t id, int32_t b, int32_t e, int level, bool in_group);
   void summarise(int32_t id, double sx, double sy, double m, double radius, const Box& box);
+  void build_preorder();
 
   MortonQuadtreeOptions opt_;
   double inv_theta2_ = 0;
@@ -96,6 +102,17 @@ class MortonQuadtree {
   std::vector<Box> boxes_;
   std::vector<double> radius_;  // per node: distance from the mass centre to its farthest point (bound)
   std::vector<int32_t> groups_;
+  // The nodes again in depth-first preorder (children in quadrant order), as
+  // columns padded to a multiple of 8 entries: what gather reads. The opening
+  // test then runs over all nodes at once in vectors, and the walk is a scan
+  // that jumps over summarised subtrees (pre_skip_: one past the subtree),
+  // instead of a stack walk whose every step waits on the last.
+  int32_t n_pre_ = 0;
+  std::vector<double> pre_cx_, pre_cy_, pre_mass_, pre_open2_;
+  std::vector<int32_t> pre_skip_, pre_leaf_begin_, pre_leaf_end_;  // leaf range empty for inner nodes
+  std::vector<int32_t> pre_parent_;                                 // -1 for the root
+  std::vector<int32_t> pre_slot_;                                   // node id -> preorder slot
+  std::vector<int32_t> pre_order_, pre_stack_;                      // build scratch
 };
 
 }  // namespace scanpp::tl
