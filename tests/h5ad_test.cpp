@@ -2,10 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "example_adata.hpp"
+#include "scanpp/core/parallel.hpp"
 #include "test_paths.hpp"
 
 using namespace scanpp;
@@ -104,6 +108,31 @@ TEST(H5adWrite, GoldenFileRoundTripsLosslessly) {
   io::write_h5ad(ad, tmp.file("g.h5ad"), {.compression = 1});
   AnnData back = io::read_h5ad(tmp.file("g.h5ad"));
   EXPECT_TRUE(back == ad);
+}
+
+// No object carries a modification time, so the same data written twice,
+// seconds apart (HDF5's times have 1 s resolution), give the same bytes,
+// compressed or not, and with 1 or 2 threads.
+TEST(H5adWrite, SameDataSameBytes) {
+  TempDir tmp;
+  const AnnData ad = example_adata();
+  const auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const int before = num_threads();
+  for (int level : {-1, 4}) {
+    const std::string a = tmp.file("a.h5ad"), b = tmp.file("b.h5ad");
+    set_num_threads(1);
+    io::write_h5ad(ad, a, {.compression = level});
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    set_num_threads(2);
+    io::write_h5ad(ad, b, {.compression = level});
+    const std::string x = bytes(a), y = bytes(b);
+    EXPECT_GT(x.size(), 1000u);
+    EXPECT_TRUE(x == y) << "compression " << level;
+  }
+  set_num_threads(before);
 }
 
 TEST(H5adWrite, InterruptedWriteLeavesOldFile) {

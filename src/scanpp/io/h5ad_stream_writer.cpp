@@ -12,7 +12,7 @@ constexpr hsize_t kChunk = 1 << 18;  // values per chunk of data/indices
 Handle create_extendable(hid_t g, const char* name, DType t, int gzip) {
   hsize_t dims = 0, maxd = H5S_UNLIMITED, chunk = kChunk;
   Handle space(H5Screate_simple(1, &dims, &maxd));
-  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  Handle dcpl = h5::dataset_create_plist();
   H5Pset_chunk(dcpl, 1, &chunk);
   if (gzip >= 0) H5Pset_deflate(dcpl, static_cast<unsigned>(gzip));
   Handle type = h5::h5type_for(t);

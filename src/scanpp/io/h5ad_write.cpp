@@ -125,7 +125,7 @@ void write_recarray(hid_t parent, const std::string& name, const RecArray& r, co
   }
   hsize_t n = static_cast<hsize_t>(r.n_records);
   Handle space(H5Screate_simple(1, &n, nullptr));
-  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  Handle dcpl = h5::dataset_create_plist();
   if (opt.compression >= 0 && n > 0) {
     hsize_t chunk = std::min<hsize_t>(n, std::max<hsize_t>(1, (1u << 20) / std::max<size_t>(size, 1)));
     H5Pset_chunk(dcpl, 1, &chunk);

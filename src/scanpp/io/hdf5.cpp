@@ -43,7 +43,9 @@ Handle open_file(const std::string& path, bool writable) {
 
 Handle create_file(const std::string& path) {
   silence_errors();
-  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  Handle fcpl(H5Pcreate(H5P_FILE_CREATE));  // the root group's times (see dataset_create_plist)
+  H5Pset_obj_track_times(fcpl, false);
+  hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
   if (id < 0) throw InputError(path, "", "cannot create file");
   return Handle(id);
 }
@@ -82,8 +84,16 @@ Handle open_dataset(hid_t loc, const std::string& name, const Loc& where) {
   return Handle(id);
 }
 
+Handle dataset_create_plist() {
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  H5Pset_obj_track_times(dcpl, false);
+  return dcpl;
+}
+
 Handle create_group(hid_t loc, const std::string& name) {
-  hid_t id = H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));
+  H5Pset_obj_track_times(gcpl, false);
+  hid_t id = H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT);
   if (id < 0) throw Error("cannot create group '" + name + "'");
   return Handle(id);
 }
@@ -400,7 +410,7 @@ std::vector<std::string> read_strings(hid_t dset, const Loc& where, std::vector<
 
 namespace {
 Handle make_dcpl(const std::vector<hsize_t>& dims, size_t elem_size, const WriteOptions& opt) {
-  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  Handle dcpl = dataset_create_plist();
   if (dims.empty() || (opt.gzip_level < 0 && !opt.chunked)) return dcpl;
   std::vector<hsize_t> chunk = dims;
   // About 1 MiB per chunk along the first axis; never a zero dimension.
@@ -487,7 +497,8 @@ void write_strings(hid_t loc, const std::string& name, const std::vector<std::st
 void write_string_scalar(hid_t loc, const std::string& name, const std::string& v) {
   Handle t = vlen_utf8_type();
   Handle space(H5Screate(H5S_SCALAR));
-  Handle d(H5Dcreate2(loc, name.c_str(), t, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  Handle dcpl = dataset_create_plist();
+  Handle d(H5Dcreate2(loc, name.c_str(), t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   const char* p = v.c_str();
   if (!d.valid() || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p) < 0)
     throw Error("cannot write dataset '" + name + "'");

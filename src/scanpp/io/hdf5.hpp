@@ -60,6 +60,11 @@ bool is_group(hid_t loc, const std::string& name);
 Handle open_group(hid_t loc, const std::string& name, const Loc& where);
 Handle open_dataset(hid_t loc, const std::string& name, const Loc& where);
 Handle create_group(hid_t loc, const std::string& name);
+// A dataset creation property list without modification times: every object
+// scanpp writes (the file's root group, groups, datasets) leaves them out, so
+// the same data written twice give the same bytes. HDF5 would otherwise
+// stamp each object's header with the time it was written.
+Handle dataset_create_plist();
 std::vector<std::string> list_children(hid_t group);
 
 // Attributes.

@@ -397,7 +397,7 @@ void write_loom_matrix(hid_t f, const std::string& h5path, const Element& m, int
   hsize_t maxd[2] = {static_cast<hsize_t>(n_vars), H5S_UNLIMITED};
   hsize_t chunk[2] = {static_cast<hsize_t>(std::min(kChunk, n_vars)), static_cast<hsize_t>(std::min(kChunk, n_obs))};
   h5::Handle space(H5Screate_simple(2, dims, maxd));
-  h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+  h5::Handle dcpl = h5::dataset_create_plist();
   H5Pset_chunk(dcpl, 2, chunk);
   H5Pset_deflate(dcpl, kGzipLevel);
   h5::Handle type = h5::h5type_for(dt);
