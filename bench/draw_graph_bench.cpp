@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <vector>
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
     set_num_threads(threads);
     std::vector<double> walls, cpus;
     double x0 = 0;
+    uint64_t fnv = 1469598103934665603ULL;  // FNV-1a of the last run's bits
     for (int r = 0; r < repeats; ++r) {
       const double c0 = cpu_seconds();
       const auto t0 = std::chrono::steady_clock::now();
@@ -43,11 +46,19 @@ int main(int argc, char** argv) {
       walls.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       cpus.push_back(cpu_seconds() - c0);
       x0 = pos.empty() ? 0.0 : pos[0];
+      fnv = 1469598103934665603ULL;
+      for (const double v : pos) {
+        uint64_t b;
+        std::memcpy(&b, &v, sizeof b);
+        for (int k = 0; k < 8; ++k) fnv = (fnv ^ ((b >> (8 * k)) & 0xffu)) * 1099511628211ULL;
+      }
     }
     std::sort(walls.begin(), walls.end());
     std::sort(cpus.begin(), cpus.end());
-    std::printf("forceatlas2 %d iterations, %d thread(s), median of %d: wall %.3f s (min %.3f), cpu %.3f s (x0 = %.6f)\n",
-                o.iterations, threads, repeats, walls[walls.size() / 2], walls.front(), cpus[cpus.size() / 2], x0);
+    std::printf("forceatlas2 %d iterations, %d thread(s), median of %d: wall %.3f s (min %.3f), cpu %.3f s (x0 = %.6f, "
+                "bits FNV-1a %016llx)\n",
+                o.iterations, threads, repeats, walls[walls.size() / 2], walls.front(), cpus[cpus.size() / 2], x0,
+                static_cast<unsigned long long>(fnv));
   }
   if (fa_only) return 0;
   tl::DrawGraphOptions fr;

@@ -1,6 +1,8 @@
 // tl.tsne timings.
-//   tsne_bench pbmc [runs] [method] [theta]   PBMC 3k, golden X_pca (40 PCs), median of runs (default 3);
-//                                             theta (Barnes-Hut) applies to the staged runs
+//   tsne_bench pbmc [runs] [method] [theta] [fixed]
+//                                      PBMC 3k, golden X_pca (40 PCs), median of runs (default 3);
+//                                      theta (Barnes-Hut) and 'fixed' (no adaptive thread count)
+//                                      apply to the staged runs
 //   tsne_bench N [method] [d]          N cells x d (default 50) random-cluster matrix; method auto|barnes_hut|fft
 // Run from /work/main (the golden path is relative). Scanpy 1.11.5 (scikit-learn
 // Barnes–Hut) takes 10.6 s on PBMC 3k on the same kind of machine.
@@ -67,6 +69,9 @@ int main(int argc, char** argv) {
     const Array X = pca.take_cols(cols);
     const tl::TsneMethod method = tl::tsne_method_from_string(argc > 3 ? argv[3] : "auto");
     const double theta = argc > 4 ? std::atof(argv[4]) : 0.5;  // the stage runs only
+    // 'fixed': the stage runs keep the thread count (no dropping to one
+    // thread on a busy machine), to time the parallel loops themselves.
+    const bool fixed_threads = argc > 5 && std::string(argv[5]) == "fixed";
     std::vector<double> t, cpu;
     tl::TsneLayoutResult res;
     for (int r = 0; r < runs; ++r) {
@@ -90,7 +95,7 @@ int main(int argc, char** argv) {
       const Array init = tl::tsne_pca_init(X);
       t_init = std::min(t_init, now() - s0);
       s0 = now();
-      staged = tl::tsne_layout(P, init, {.method = method, .theta = theta});
+      staged = tl::tsne_layout(P, init, {.method = method, .theta = theta, .adaptive_threads = !fixed_threads});
       t_opt = std::min(t_opt, now() - s0);
     }
     std::printf("stages (fastest of %d): affinities %.3f s, PCA start %.3f s, optimisation %.3f s (%d iterations, "

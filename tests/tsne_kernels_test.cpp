@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "scanpp/core/error.hpp"
@@ -279,5 +280,25 @@ TEST(TsneKernels, Float32AttractionAgreesWithDouble) {
     const double rel = std::sqrt(num / den);
     std::printf("float32 attraction at scale %g: relative error %.2e\n", scale, rel);
     EXPECT_LT(rel, 1e-6);
+  }
+}
+
+TEST(TsneKernels, PositionsBlowingUpFailCleanlyOnAnyThreadCount) {
+  // A learning rate of 1e300 sends the points to infinity within a few
+  // steps: the tree build inside the optimiser's parallel region throws, and
+  // every thread must leave the region (no hang) with the error rethrown.
+  ThreadGuard guard;
+  const Array X = tsne_support::golden_pcs40(300);
+  const SparseMatrix P = tl::tsne_affinities(X, 30.0);
+  const Array init = tl::tsne_pca_init(X);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    try {
+      tl::tsne_layout(P, init, {.method = tl::TsneMethod::BarnesHut, .learning_rate = 1e300, .max_iter = 100,
+                                .exaggeration_iter = 50});
+      ADD_FAILURE() << "no error on " << threads << " threads";
+    } catch (const ValueError& e) {
+      EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+    }
   }
 }

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -12,6 +14,9 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "scanpp/core/parallel.hpp"
@@ -154,9 +159,22 @@ struct Buffer {
   }
 };
 
+// Per-thread buffers: 0 gathers a chunk, 1 holds the probe's output, 2 a
+// shuffled chunk.
 Buffer& scratch(int which) {
-  thread_local Buffer b[2];
+  thread_local Buffer b[3];
   return b[which];
+}
+
+// The inverse of unshuffle: byte j of every element together, as HDF5's
+// shuffle filter stores them.
+void shuffle_bytes(const std::byte* in, std::byte* out, size_t n, size_t s) {
+  const size_t count = n / s;
+  for (size_t j = 0; j < s; ++j) {
+    std::byte* dst = out + j * count;
+    for (size_t i = 0; i < count; ++i) dst[i] = in[i * s + j];
+  }
+  std::memcpy(out + count * s, in + count * s, n - count * s);
 }
 
 struct CompressorFree {
@@ -319,6 +337,44 @@ uint32_t compress_chunk(const std::byte* src, size_t n, int level, int deflate_i
   return 1u << deflate_index;
 }
 
+// Compresses chunk c of the row-major array `arr` into `o`: gathered (or
+// read in place when it is one whole run of the array), zero-padded at the
+// edges, shuffled if the dataset shuffles, then deflated. Touches no HDF5
+// state, so any thread may run it.
+uint32_t deflate_one_chunk(const Geometry& g, const Filters& fl, const std::byte* arr, int64_t c, int level, Buffer& o) {
+  const size_t cbytes = g.chunk_bytes();
+  hsize_t off[H5S_MAX_RANK];
+  g.offset(c, off);
+  const std::byte* src;
+  if (g.row_chunks && g.is_full(off)) {
+    src = arr + off[0] * g.row_bytes;  // compress straight from the caller's array
+  } else {
+    std::byte* s = scratch(0).reserve(cbytes);
+    if (!g.is_full(off)) std::memset(s, 0, cbytes);
+    gather_chunk(g, off, arr, s);
+    src = s;
+  }
+  if (fl.shuffle && fl.shuffle_elem > 1) {
+    std::byte* t = scratch(2).reserve(cbytes);
+    shuffle_bytes(src, t, cbytes, fl.shuffle_elem);
+    src = t;
+  }
+  return compress_chunk(src, cbytes, level, fl.deflate_index, o);
+}
+
+// The chunk grid and filters of a dataset write_deflate_chunks can fill.
+std::pair<Geometry, Filters> writable_layout(hid_t dset, size_t elem_size, int level, const char* who) {
+  if (level < 0 || level > 9) throw ValueError("gzip level must be 0-9, got " + std::to_string(level));
+  Handle dcpl(H5Dget_create_plist(dset));
+  const auto g = geometry(dset, dcpl, elem_size);
+  if (!g) throw Error(std::string(who) + ": the dataset is not chunked (or its chunks exceed 4 GiB)");
+  const Filters fl = filters_of(dcpl);
+  if (!fl.ok) throw Error(std::string(who) + ": the dataset's filters must be deflate, optionally after shuffle");
+  if (fl.shuffle && fl.shuffle_elem != elem_size)
+    throw Error(std::string(who) + ": the dataset shuffles elements of another size");
+  return {*g, fl};
+}
+
 }  // namespace
 
 int deflate_level(hid_t dset) {
@@ -333,42 +389,195 @@ int deflate_level(hid_t dset) {
 }
 
 void write_deflate_chunks(hid_t dset, const void* data, size_t elem_size, int level) {
-  if (level < 0 || level > 9) throw ValueError("gzip level must be 0-9, got " + std::to_string(level));
-  Handle dcpl(H5Dget_create_plist(dset));
-  const auto g = geometry(dset, dcpl, elem_size);
-  if (!g) throw Error("write_deflate_chunks: the dataset is not chunked (or its chunks exceed 4 GiB)");
-  const Filters fl = filters_of(dcpl);
-  if (!fl.ok || fl.shuffle) throw Error("write_deflate_chunks: the dataset's only filter must be deflate");
-  if (g->n_chunks == 0) return;
-  const size_t cbytes = g->chunk_bytes();
+  const auto [g, fl] = writable_layout(dset, elem_size, level, "write_deflate_chunks");
+  if (g.n_chunks == 0) return;
+  const size_t cbytes = g.chunk_bytes();
   const auto* arr = static_cast<const std::byte*>(data);
-  const int64_t batch = std::clamp<int64_t>(static_cast<int64_t>(kBatchBytes / cbytes), 1, g->n_chunks);
+  const int64_t batch = std::clamp<int64_t>(static_cast<int64_t>(kBatchBytes / cbytes), 1, g.n_chunks);
   std::vector<Buffer> out(static_cast<size_t>(batch));
   std::vector<uint32_t> mask(static_cast<size_t>(batch));
-  for (int64_t b0 = 0; b0 < g->n_chunks; b0 += batch) {
-    const int64_t nb = std::min(batch, g->n_chunks - b0);
+  for (int64_t b0 = 0; b0 < g.n_chunks; b0 += batch) {
+    const int64_t nb = std::min(batch, g.n_chunks - b0);
     parallel_chunks(nb, [&](int64_t i) {
-      hsize_t off[H5S_MAX_RANK];
-      g->offset(b0 + i, off);
-      const std::byte* src;
-      if (g->row_chunks && g->is_full(off)) {
-        src = arr + off[0] * g->row_bytes;  // compress straight from the caller's array
-      } else {
-        std::byte* s = scratch(0).reserve(cbytes);
-        if (!g->is_full(off)) std::memset(s, 0, cbytes);
-        gather_chunk(*g, off, arr, s);
-        src = s;
-      }
-      mask[static_cast<size_t>(i)] = compress_chunk(src, cbytes, level, fl.deflate_index, out[static_cast<size_t>(i)]);
+      mask[static_cast<size_t>(i)] = deflate_one_chunk(g, fl, arr, b0 + i, level, out[static_cast<size_t>(i)]);
     });
     for (int64_t i = 0; i < nb; ++i) {
       hsize_t off[H5S_MAX_RANK];
-      g->offset(b0 + i, off);
+      g.offset(b0 + i, off);
       const Buffer& o = out[static_cast<size_t>(i)];
       if (H5Dwrite_chunk(dset, H5P_DEFAULT, mask[static_cast<size_t>(i)], off, o.size, o.p.get()) < 0)
         throw Error("cannot write a compressed chunk (disk full?)");
     }
   }
+}
+
+struct DeflatePipeline::State {
+  struct Job {
+    Handle dset;
+    Geometry g;
+    Filters fl;
+    const std::byte* data = nullptr;
+    int level = 0;
+    std::shared_ptr<const void> keep;
+    std::vector<Buffer> out;
+    std::vector<uint32_t> mask;
+    std::vector<uint8_t> done;  // guarded by m
+    std::exception_ptr error;   // the first chunk that failed; guarded by m
+  };
+
+  std::mutex m;
+  std::condition_variable work, done;
+  // Queued jobs, oldest first; a job leaves once all its chunks are stored
+  // (a deque keeps the others where they are). Jobs are numbered from
+  // `first`, the number of jobs gone.
+  std::deque<Job> jobs;
+  size_t first = 0;
+  size_t claim_job = 0;     // the next chunk to compress: job number ...
+  int64_t claim_chunk = 0;  // ... and chunk
+  int64_t store_chunk = 0;  // the next chunk of jobs.front() to store
+  size_t in_flight = 0;     // raw bytes claimed and not yet stored
+  size_t queued = 0;        // raw bytes queued and not yet stored (caller's thread only)
+  size_t budget = 0;
+  bool stop = false;
+  std::vector<std::thread> helpers;
+  // Output buffers of stored chunks, for the next ones: reused, their pages
+  // are not faulted in (and zeroed by the kernel) again for every chunk.
+  std::vector<Buffer> spare;
+
+  // Whether a chunk can be claimed; skips past jobs fully claimed. Helpers
+  // stay within `budget` bytes of the chunk being stored, so that memory
+  // stays bounded however far HDF5's side lags.
+  bool claimable() {
+    if (claim_job < first) {  // the job it pointed at was fully claimed, and has been stored since
+      claim_job = first;
+      claim_chunk = 0;
+    }
+    while (claim_job < first + jobs.size() && claim_chunk >= jobs[claim_job - first].g.n_chunks) {
+      ++claim_job;
+      claim_chunk = 0;
+    }
+    return claim_job < first + jobs.size() && (in_flight == 0 || in_flight < budget);
+  }
+
+  // Claims the next chunk (lock held), compresses it (lock released), marks it done.
+  void compress_next(std::unique_lock<std::mutex>& lk) {
+    Job& j = jobs[claim_job - first];
+    const int64_t c = claim_chunk++;
+    in_flight += j.g.chunk_bytes();
+    Buffer& o = j.out[static_cast<size_t>(c)];
+    if (!spare.empty()) {
+      o = std::move(spare.back());
+      spare.pop_back();
+    }
+    lk.unlock();
+    std::exception_ptr err;
+    uint32_t mask = 0;
+    try {
+      mask = deflate_one_chunk(j.g, j.fl, j.data, c, j.level, o);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    lk.lock();
+    j.mask[static_cast<size_t>(c)] = mask;
+    if (err && !j.error) j.error = err;
+    j.done[static_cast<size_t>(c)] = 1;
+    done.notify_all();
+  }
+
+  void helper() {
+    std::unique_lock<std::mutex> lk(m);
+    while (true) {
+      work.wait(lk, [&] { return stop || claimable(); });
+      if (stop) return;
+      compress_next(lk);
+    }
+  }
+};
+
+DeflatePipeline::DeflatePipeline(int helpers, size_t budget) : s_(std::make_unique<State>()) {
+  s_->budget = std::max<size_t>(budget, 1);
+  const int n = helpers >= 0 ? helpers : num_threads() - 1;
+  for (int i = 0; i < n; ++i) {
+    try {
+      s_->helpers.emplace_back([st = s_.get()] { st->helper(); });
+    } catch (const std::system_error&) {
+      break;  // no thread to spare: fewer helpers, the same bytes
+    }
+  }
+}
+
+DeflatePipeline::~DeflatePipeline() {
+  {
+    std::lock_guard<std::mutex> lk(s_->m);
+    s_->stop = true;
+  }
+  s_->work.notify_all();
+  for (auto& t : s_->helpers) t.join();
+}
+
+void DeflatePipeline::add(Handle dset, const void* data, size_t elem_size, int level, std::shared_ptr<const void> keep) {
+  auto [g, fl] = writable_layout(dset, elem_size, level, "DeflatePipeline");
+  if (g.n_chunks == 0) return;
+  State::Job j;
+  j.dset = std::move(dset);
+  j.g = std::move(g);
+  j.fl = fl;
+  j.data = static_cast<const std::byte*>(data);
+  j.level = level;
+  j.keep = std::move(keep);
+  const size_t n = static_cast<size_t>(j.g.n_chunks);
+  j.out.resize(n);
+  j.mask.assign(n, 0);
+  j.done.assign(n, 0);
+  const size_t bytes = n * j.g.chunk_bytes();
+  {
+    std::lock_guard<std::mutex> lk(s_->m);
+    s_->jobs.push_back(std::move(j));
+  }
+  s_->work.notify_all();
+  // Stored at points fixed by the sizes alone, so the file's layout does not
+  // depend on how fast the helpers were.
+  s_->queued += bytes;
+  while (s_->queued > s_->budget && !s_->jobs.empty()) store_next();
+}
+
+void DeflatePipeline::finish() {
+  while (!s_->jobs.empty()) store_next();
+}
+
+void DeflatePipeline::store_next() {
+  State& s = *s_;
+  std::unique_lock<std::mutex> lk(s.m);
+  State::Job& j = s.jobs.front();
+  const int64_t c = s.store_chunk;
+  // Compress beside the helpers rather than wait for them.
+  while (!j.done[static_cast<size_t>(c)]) {
+    if (s.claimable()) s.compress_next(lk);
+    else s.done.wait(lk);
+  }
+  if (j.error) std::rethrow_exception(j.error);
+  lk.unlock();
+  hsize_t off[H5S_MAX_RANK];
+  j.g.offset(c, off);
+  Buffer& o = j.out[static_cast<size_t>(c)];
+  if (H5Dwrite_chunk(j.dset, H5P_DEFAULT, j.mask[static_cast<size_t>(c)], off, o.size, o.p.get()) < 0)
+    throw Error("cannot write a compressed chunk (disk full?)");
+  const size_t cbytes = j.g.chunk_bytes();
+  s.queued -= cbytes;
+  std::optional<State::Job> gone;
+  lk.lock();
+  // Kept for reuse while few; the in-flight budget bounds how many are in use.
+  if (o.cap > 0 && s.spare.size() < 8) s.spare.push_back(std::move(o));
+  o = Buffer();
+  s.in_flight -= cbytes;
+  if (++s.store_chunk == j.g.n_chunks) {
+    gone.emplace(std::move(j));  // its handle closes outside the lock
+    s.jobs.pop_front();
+    ++s.first;
+    s.store_chunk = 0;
+  }
+  lk.unlock();
+  s.work.notify_all();
 }
 
 DeflateAppender::DeflateAppender(hid_t dset, size_t elem_size, int level)

@@ -1,9 +1,16 @@
 // Writing .h5ad in the anndata 0.8 element model (h5ad_format.md §9), which
 // both Debian's anndata 0.8 and current anndata read.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <thread>
 #include <unordered_set>
 
 #include "scanpp/io/atomic_file.hpp"
@@ -21,7 +28,39 @@ void set_encoding(hid_t obj, const char* type, const char* version) {
   h5::write_string_attr(obj, "encoding-version", version);
 }
 
-h5::WriteOptions array_opts(const WriteH5adOptions& opt) { return {opt.compression, false}; }
+// Integers are shuffled before deflate (see h5::WriteOptions::shuffle).
+bool shuffles(DType t) { return dtype_is_integer(t) && dtype_size(t) > 1; }
+
+h5::WriteOptions array_opts(const WriteH5adOptions& opt, DType t = DType::Float32) {
+  return {opt.compression, false, shuffles(t)};
+}
+
+// During write_h5ad, compressed numeric datasets go through this pipeline:
+// their chunks are deflated on helper threads while this thread goes on
+// through HDF5 (whose vlen strings, groups and attributes are serial work),
+// and are stored later (h5::DeflatePipeline). Elsewhere (write_element on its
+// own), each dataset is written at once.
+thread_local h5::DeflatePipeline* t_pipeline = nullptr;
+
+// A numeric dataset with anndata's encoding attributes (none if `type` is
+// null). `data` must outlive the write_h5ad call unless `keep` owns it.
+void write_numeric(hid_t parent, const std::string& name, DType dtype, const std::vector<int64_t>& shape,
+                   const void* data, const h5::WriteOptions& wo, const char* type = nullptr,
+                   std::shared_ptr<const void> keep = {}) {
+  int64_t n = 1;
+  for (auto x : shape) n *= x;
+  if (t_pipeline && wo.gzip_level >= 0 && !shape.empty() && n > 0) {
+    Handle d = h5::create_dataset(parent, name, dtype, shape, wo);
+    if (type) set_encoding(d, type, "0.2.0");
+    t_pipeline->add(std::move(d), data, dtype_size(dtype), wo.gzip_level, std::move(keep));
+    return;
+  }
+  h5::write_raw(parent, name, dtype, shape, data, wo);
+  if (type) {
+    Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT));
+    set_encoding(d, type, "0.2.0");
+  }
+}
 
 void check_key(const std::string& key) {
   if (key.empty() || key.find('/') != std::string::npos)
@@ -29,10 +68,17 @@ void check_key(const std::string& key) {
 }
 
 void write_array_elem(hid_t parent, const std::string& name, const Array& a, const WriteH5adOptions& opt) {
-  h5::write_array(parent, name, a, a.is_scalar() ? h5::WriteOptions{} : array_opts(opt));
-  Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT));
-  if (a.is_scalar()) set_encoding(d, "numeric-scalar", "0.2.0");
-  else set_encoding(d, "array", "0.2.0");
+  write_numeric(parent, name, a.dtype(), a.shape(), a.raw(),
+                a.is_scalar() ? h5::WriteOptions{} : array_opts(opt, a.dtype()),
+                a.is_scalar() ? "numeric-scalar" : "array");
+}
+
+// The same for an array made for the write, which the pipeline then owns.
+void write_temp_array_elem(hid_t parent, const std::string& name, Array&& a, const WriteH5adOptions& opt) {
+  auto owned = std::make_shared<const Array>(std::move(a));
+  write_numeric(parent, name, owned->dtype(), owned->shape(), owned->raw(),
+                owned->is_scalar() ? h5::WriteOptions{} : array_opts(opt, owned->dtype()),
+                owned->is_scalar() ? "numeric-scalar" : "array", owned);
 }
 
 void write_strings_elem(hid_t parent, const std::string& name, const std::vector<std::string>& v,
@@ -55,9 +101,10 @@ void write_categorical(hid_t parent, const std::string& name, const Categorical&
   set_encoding(g, "categorical", "0.2.0");
   Array ordered = Array::scalar(Bool8(c.ordered));
   h5::write_array_attr(g, "ordered", ordered);
-  write_array_elem(g, "codes", codes_array(c.codes, c.n_categories()), opt);
+  write_temp_array_elem(g, "codes", codes_array(c.codes, c.n_categories()), opt);
   if (c.has_string_categories()) write_strings_elem(g, "categories", c.string_categories(), {}, opt);
-  else write_array_elem(g, "categories", std::get<Array>(c.categories), opt);
+  // A copy: `c` may be a temporary (a string column turned categorical).
+  else write_temp_array_elem(g, "categories", Array(std::get<Array>(c.categories)), opt);
 }
 
 void write_nullable(hid_t parent, const std::string& name, const Nullable& n, const WriteH5adOptions& opt) {
@@ -68,9 +115,9 @@ void write_nullable(hid_t parent, const std::string& name, const Nullable& n, co
   Array values = n.values;
   for (size_t i = 0; i < n.mask.size(); ++i)
     if (n.mask[i]) std::memset(static_cast<std::byte*>(values.raw()) + i * dtype_size(values.dtype()), 0, dtype_size(values.dtype()));
-  write_array_elem(g, "values", values, opt);
+  write_temp_array_elem(g, "values", std::move(values), opt);
   std::vector<Bool8> mask(n.mask.begin(), n.mask.end());
-  write_array_elem(g, "mask", Array::from_vector(mask), opt);
+  write_temp_array_elem(g, "mask", Array::from_vector(mask), opt);
 }
 
 void write_sparse(hid_t parent, const std::string& name, const SparseMatrix& m, const WriteH5adOptions& opt) {
@@ -78,14 +125,15 @@ void write_sparse(hid_t parent, const std::string& name, const SparseMatrix& m, 
   set_encoding(g, m.format == SparseFormat::CSR ? "csr_matrix" : "csc_matrix", "0.1.0");
   h5::write_array_attr(g, "shape", Array::from_vector(std::vector<int64_t>{m.n_rows, m.n_cols}));
   // anndata creates the components resizable, hence chunked.
-  const h5::WriteOptions comp{opt.compression, true};
-  h5::write_array(g, "data", m.data, comp);
-  h5::write_raw(g, "indices", DType::Int32, {m.nnz()}, m.indices.data(), comp);
+  const h5::WriteOptions comp{opt.compression, true, shuffles(m.data.dtype())};
+  const h5::WriteOptions icomp{opt.compression, true, true};
+  write_numeric(g, "data", m.data.dtype(), {m.nnz()}, m.data.raw(), comp);
+  write_numeric(g, "indices", DType::Int32, {m.nnz()}, m.indices.data(), icomp);
   if (m.nnz() < std::numeric_limits<int32_t>::max()) {
-    std::vector<int32_t> ip(m.indptr.begin(), m.indptr.end());
-    h5::write_raw(g, "indptr", DType::Int32, {static_cast<int64_t>(ip.size())}, ip.data(), comp);
+    auto ip = std::make_shared<const std::vector<int32_t>>(m.indptr.begin(), m.indptr.end());
+    write_numeric(g, "indptr", DType::Int32, {static_cast<int64_t>(ip->size())}, ip->data(), icomp, nullptr, ip);
   } else {
-    h5::write_raw(g, "indptr", DType::Int64, {static_cast<int64_t>(m.indptr.size())}, m.indptr.data(), comp);
+    write_numeric(g, "indptr", DType::Int64, {static_cast<int64_t>(m.indptr.size())}, m.indptr.data(), icomp);
   }
 }
 
@@ -106,7 +154,8 @@ void write_recarray(hid_t parent, const std::string& name, const RecArray& r, co
   }
   Handle comp(H5Tcreate(H5T_COMPOUND, std::max<size_t>(size, 1)));
   for (size_t k = 0; k < r.fields.size(); ++k) H5Tinsert(comp, r.fields[k].name.c_str(), offsets[k], types[k]);
-  std::vector<char> buf(static_cast<size_t>(r.n_records) * size + 1, 0);
+  auto owned = std::make_shared<std::vector<char>>(static_cast<size_t>(r.n_records) * size + 1, 0);
+  std::vector<char>& buf = *owned;
   for (size_t k = 0; k < r.fields.size(); ++k) {
     auto& f = r.fields[k];
     if (auto* a = std::get_if<Array>(&f.values)) {
@@ -137,10 +186,13 @@ void write_recarray(hid_t parent, const std::string& name, const RecArray& r, co
   for (auto& f : r.fields) has_strings |= !std::holds_alternative<Array>(f.values);
   // Numeric records are plain bytes: deflated on scanpp's threads. Strings
   // need HDF5 to place them in its heap, so they take the filter pipeline.
-  if (n && opt.compression >= 0 && !has_strings) h5::write_deflate_chunks(d, buf.data(), size, opt.compression);
-  else if (n && H5Dwrite(d, comp, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
-    throw Error("cannot write record array '" + name + "'");
   set_encoding(d, "rec-array", "0.2.0");
+  if (n && opt.compression >= 0 && !has_strings) {
+    if (t_pipeline) t_pipeline->add(std::move(d), buf.data(), size, opt.compression, owned);
+    else h5::write_deflate_chunks(d, buf.data(), size, opt.compression);
+  } else if (n && H5Dwrite(d, comp, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0) {
+    throw Error("cannot write record array '" + name + "'");
+  }
 }
 
 bool has_duplicates(const std::vector<std::string>& v) {
@@ -236,26 +288,62 @@ void write_h5ad(const AnnData& adata, const std::string& path, const WriteH5adOp
   AtomicFile out(path);
   {
     Handle f = h5::create_file(out.temp_path());
+    // Declared after the file: on an error its helpers stop, and its
+    // datasets close, before the file does.
+    std::optional<h5::DeflatePipeline> pipeline;
+    if (opt.compression >= 0) pipeline.emplace();
+    struct Active {
+      explicit Active(h5::DeflatePipeline* p) { t_pipeline = p; }
+      ~Active() { t_pipeline = nullptr; }
+      Active(const Active&) = delete;
+      Active& operator=(const Active&) = delete;
+    } active(pipeline ? &*pipeline : nullptr);
     set_encoding(f, "anndata", "0.1.0");
+    // The big numeric elements first, so that the helpers deflate them while
+    // this thread writes the strings (obs, var, uns) through HDF5. Readers
+    // see no order: HDF5 lists a group's members by name.
     if (adata.X) write_element(f, "X", *adata.X, opt);
-    write_dataframe(f, "obs", adata.obs, opt);
-    write_dataframe(f, "var", adata.var, opt);
+    Handle raw;
+    if (adata.raw) {
+      raw = h5::create_group(f, "raw");
+      set_encoding(raw, "raw", "0.1.0");
+      if (adata.raw->X) write_element(raw, "X", *adata.raw->X, opt);
+    }
+    write_dict(f, "layers", adata.layers, opt);
     write_dict(f, "obsm", adata.obsm, opt);
     write_dict(f, "varm", adata.varm, opt);
     write_dict(f, "obsp", adata.obsp, opt);
     write_dict(f, "varp", adata.varp, opt);
-    write_dict(f, "layers", adata.layers, opt);
-    write_dict(f, "uns", adata.uns, opt);
+    write_dataframe(f, "obs", adata.obs, opt);
+    write_dataframe(f, "var", adata.var, opt);
     if (adata.raw) {
-      Handle g = h5::create_group(f, "raw");
-      set_encoding(g, "raw", "0.1.0");
-      if (adata.raw->X) write_element(g, "X", *adata.raw->X, opt);
-      write_dataframe(g, "var", adata.raw->var, opt);
-      write_dict(g, "varm", adata.raw->varm, opt);
+      write_dataframe(raw, "var", adata.raw->var, opt);
+      write_dict(raw, "varm", adata.raw->varm, opt);
     }
+    write_dict(f, "uns", adata.uns, opt);
+    if (pipeline) pipeline->finish();
     if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw InputError(path, "", "cannot flush the file");
   }
-  out.commit();
+  // The file this one replaces is freed when its last link and its last
+  // descriptor are gone; for a tutorial-sized file that takes the kernel
+  // 10-40 ms, which rename() would spend before the new file is in place.
+  // Held open across the rename, the old file is freed when the descriptor
+  // closes, on a thread of its own.
+  // (Not through a symlink, whose target survives; not blocking on a FIFO.)
+  const int replaced = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  try {
+    out.commit();
+  } catch (...) {
+    if (replaced >= 0) ::close(replaced);
+    throw;
+  }
+  if (replaced >= 0) {
+    try {
+      std::thread([replaced] { ::close(replaced); }).detach();
+    } catch (const std::system_error&) {
+      ::close(replaced);  // no thread to spare: free it here
+    }
+  }
 }
 
 }  // namespace scanpp::io

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "scanpp/io/deflate_chunks.hpp"
+#include "scanpp/io/hdf5_deflate_filter.hpp"
 
 namespace scanpp::h5 {
 
@@ -43,6 +44,8 @@ Handle open_file(const std::string& path, bool writable) {
 
 Handle create_file(const std::string& path) {
   silence_errors();
+  // Strings' chunks, deflated by HDF5's pipeline, use libdeflate too.
+  use_libdeflate_in_hdf5_deflate_filter();
   Handle fcpl(H5Pcreate(H5P_FILE_CREATE));  // the root group's times (see dataset_create_plist)
   H5Pset_obj_track_times(fcpl, false);
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
@@ -420,6 +423,7 @@ Handle make_dcpl(const std::vector<hsize_t>& dims, size_t elem_size, const Write
   if (opt.chunked && dims.size() == 1 && dims[0] == 0) chunk[0] = 1024;
   for (auto& c : chunk) c = std::max<hsize_t>(c, 1);
   H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+  if (opt.gzip_level >= 0 && opt.shuffle && elem_size > 1) H5Pset_shuffle(dcpl);
   if (opt.gzip_level >= 0) H5Pset_deflate(dcpl, static_cast<unsigned>(opt.gzip_level));
   return dcpl;
 }
@@ -434,8 +438,8 @@ void write_array(hid_t loc, const std::string& name, const Array& a, const Write
   write_raw(loc, name, a.dtype(), a.shape(), a.raw(), opt);
 }
 
-void write_raw(hid_t loc, const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
-               const WriteOptions& opt) {
+Handle create_dataset(hid_t loc, const std::string& name, DType dtype, const std::vector<int64_t>& shape,
+                      const WriteOptions& opt) {
   if (opt.gzip_level > 9) throw ValueError("gzip level must be 0-9, got " + std::to_string(opt.gzip_level));
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   Handle t = h5type_for(dtype);
@@ -444,6 +448,14 @@ void write_raw(hid_t loc, const std::string& name, DType dtype, const std::vecto
   Handle dcpl = make_dcpl(dims, dtype_size(dtype), dims.empty() ? WriteOptions{} : opt);
   Handle d(H5Dcreate2(loc, name.c_str(), t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   if (!d.valid()) throw Error("cannot create dataset '" + name + "'");
+  return d;
+}
+
+void write_raw(hid_t loc, const std::string& name, DType dtype, const std::vector<int64_t>& shape, const void* data,
+               const WriteOptions& opt) {
+  Handle d = create_dataset(loc, name, dtype, shape, opt);
+  Handle t = h5type_for(dtype);
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
   hsize_t n = 1;
   for (auto x : dims) n *= x;
   if (n == 0) return;
@@ -484,7 +496,9 @@ void write_strings(hid_t loc, const std::string& name, const std::vector<std::st
   else dims.assign(shape.begin(), shape.end());
   Handle t = vlen_utf8_type();
   Handle space = make_space(dims, false);
-  Handle dcpl = make_dcpl(dims, sizeof(char*) * 2, opt);
+  WriteOptions sopt = opt;
+  sopt.shuffle = false;  // heap references, not values
+  Handle dcpl = make_dcpl(dims, sizeof(char*) * 2, sopt);
   Handle d(H5Dcreate2(loc, name.c_str(), t, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   if (!d.valid()) throw Error("cannot create dataset '" + name + "'");
   std::vector<const char*> p;

@@ -82,7 +82,8 @@ double nan_median(std::vector<double> v) {
 }  // namespace
 
 ScatterPanel make_scatter_panel(AnnData& ad, const std::vector<double>& x, const std::vector<double>& y,
-                                const std::string& key, const EmbeddingOptions& o, size_t k) {
+                                const std::string& key, const EmbeddingOptions& o, size_t k,
+                                const std::vector<double>* gene_column) {
   const size_t n = x.size();
   ScatterPanel p;
   p.s = o.size ? *o.size : 120000.0 / static_cast<double>(std::max<size_t>(1, n));
@@ -98,7 +99,9 @@ ScatterPanel make_scatter_panel(AnnData& ad, const std::vector<double>& x, const
   std::vector<RGBA> col(n, na);
   if (!key.empty()) {
     const bool use_raw = o.use_raw.value_or(default_use_raw(ad, o.layer));
-    PlotValues v = plot_values(ad, key, use_raw, o.layer);
+    PlotValues v;
+    if (gene_column) v.values = *gene_column;
+    else v = plot_values(ad, key, use_raw, o.layer);
     if (v.categorical) {
       if (v.codes.size() != n) throw ValueError("obs['" + key + "'] does not have one value per cell");
       const auto pal = categorical_colors(ad, key, o.palette);
@@ -315,9 +318,11 @@ void embedding(AnnData& ad, const EmbeddingOptions& o) {
     for (size_t i = 0; i < x.size(); ++i) finite += std::isfinite(x[i]) && std::isfinite(y[i]);
     eo.size = 120000.0 / static_cast<double>(std::max<size_t>(1, finite));
   }
+  // Genes coloured in several panels come out of the matrix in one pass.
+  const auto genes = gene_values_prefetch(ad, keys, o.use_raw.value_or(default_use_raw(ad, o.layer)), o.layer);
   std::vector<ScatterPanel> panels;
   for (size_t k = 0; k < keys.size(); ++k) {
-    panels.push_back(make_scatter_panel(ad, x, y, keys[k], eo, k));
+    panels.push_back(make_scatter_panel(ad, x, y, keys[k], eo, k, genes[k] ? &*genes[k] : nullptr));
     panels.back().xlabel = xl;
     panels.back().ylabel = yl;
   }

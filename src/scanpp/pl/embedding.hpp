@@ -87,8 +87,11 @@ struct ScatterPanel {
 };
 
 // Builds a panel coloured by `key` (or grey when key is empty) for points (x, y).
+// gene_column: the key's expression when the caller already took it out of
+// the matrix (gene_values_prefetch), instead of another pass over it.
 ScatterPanel make_scatter_panel(AnnData& ad, const std::vector<double>& x, const std::vector<double>& y,
-                                const std::string& key, const EmbeddingOptions& o, size_t panel_index);
+                                const std::string& key, const EmbeddingOptions& o, size_t panel_index,
+                                const std::vector<double>* gene_column = nullptr);
 // Space the panel needs beyond `axes_box` on the right (legend / colour bar labels), in points.
 double panel_right_extent(const ScatterPanel& p, const Rect& axes_box);
 // `fit`: shrink the axes so tick labels and axis labels stay inside this box.

@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <new>
+#include <stdexcept>
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/io/atomic_file.hpp"
@@ -26,17 +29,70 @@ Format format_from_path(const std::string& path) {
   throw ValueError("cannot tell the figure format of '" + path + "': use a .png, .svg or .pdf file name");
 }
 
-Figure::Figure(std::string path, double width_in, double height_in, double dpi)
-    : path_(std::move(path)), format_(format_from_path(path_)), w_pt_(width_in * 72), h_pt_(height_in * 72), dpi_(dpi) {
+namespace {
+
+// PNG figures draw into memory taken from here and given back when they
+// are destroyed: a tutorial draws a dozen figures in a row, and fresh
+// memory for each costs a page fault per 4 KiB (and the kernel's zeroing).
+constexpr size_t kKeepPixelBytes = size_t{64} << 20;
+thread_local std::vector<std::vector<unsigned char>> free_pixels;
+
+// `n` zero bytes (transparent pixels, as cairo_image_surface_create gives).
+std::vector<unsigned char> take_pixels(size_t n) {
+  std::vector<unsigned char> b;
+  for (auto it = free_pixels.begin(); it != free_pixels.end(); ++it)
+    if (it->size() >= n) {
+      b = std::move(*it);
+      free_pixels.erase(it);
+      std::memset(b.data(), 0, n);
+      b.resize(n);
+      return b;
+    }
+  b.resize(n);
+  return b;
+}
+
+void give_pixels(std::vector<unsigned char>&& b) {
+  if (b.empty() || b.size() > kKeepPixelBytes) return;
+  b.resize(b.capacity());
+  if (free_pixels.size() >= 2) free_pixels.erase(free_pixels.begin());
+  free_pixels.push_back(std::move(b));
+}
+
+void check_size(double width_in, double height_in, double dpi) {
   if (!(width_in > 0) || !(height_in > 0) || width_in > 1000 || height_in > 1000)
     throw ValueError("figure size must be positive (and at most 1000 inches), got " + std::to_string(width_in) + " x " +
                      std::to_string(height_in));
   if (!(dpi > 0) || dpi > 2400) throw ValueError("dpi must be in (0, 2400], got " + std::to_string(dpi));
+}
+
+}  // namespace
+
+Figure::Figure(std::string path, double width_in, double height_in, double dpi)
+    : path_(std::move(path)), format_(format_from_path(path_)), w_pt_(width_in * 72), h_pt_(height_in * 72), dpi_(dpi) {
+  check_size(width_in, height_in, dpi);
   file_ = std::make_unique<io::AtomicFile>(path_);
   switch (format_) {
-    case Format::PNG:
-      surface_ = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, pixel_width(), pixel_height());
+    case Format::PNG: {
+      // cairo's own limit, checked before the pixels are allocated (and zeroed).
+      constexpr int kMaxSide = 32767;
+      if (pixel_width() > kMaxSide || pixel_height() > kMaxSide)
+        throw InputError(path_, "", "cannot create the figure: " + std::to_string(pixel_width()) + " x " +
+                                        std::to_string(pixel_height()) + " pixels is over cairo's limit of " +
+                                        std::to_string(kMaxSide) + " a side (lower the size or the dpi)");
+      const int stride = cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, pixel_width());
+      if (stride <= 0) throw InputError(path_, "", "cannot create the figure: it is too wide");
+      try {
+        pixels_ = take_pixels(static_cast<size_t>(stride) * static_cast<size_t>(pixel_height()));
+      } catch (const std::bad_alloc&) {
+        throw InputError(path_, "", "cannot create the figure: out of memory");
+      } catch (const std::length_error&) {
+        throw InputError(path_, "", "cannot create the figure: out of memory");
+      }
+      surface_ = cairo_image_surface_create_for_data(pixels_.data(), CAIRO_FORMAT_ARGB32, pixel_width(),
+                                                     pixel_height(), stride);
       break;
+    }
     case Format::SVG:
       surface_ = cairo_svg_surface_create(file_->temp_path().c_str(), w_pt_, h_pt_);
       break;
@@ -44,6 +100,17 @@ Figure::Figure(std::string path, double width_in, double height_in, double dpi)
       surface_ = cairo_pdf_surface_create(file_->temp_path().c_str(), w_pt_, h_pt_);
       break;
   }
+  init_surface();
+}
+
+Figure::Figure(MeasureOnly, double width_in, double height_in, double dpi)
+    : format_(Format::PNG), w_pt_(width_in * 72), h_pt_(height_in * 72), dpi_(dpi), measure_only_(true) {
+  check_size(width_in, height_in, dpi);
+  surface_ = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 0, 0);
+  init_surface();
+}
+
+void Figure::init_surface() {
   if (cairo_surface_status(surface_) != CAIRO_STATUS_SUCCESS) {
     const std::string why = cairo_status_to_string(cairo_surface_status(surface_));
     cairo_surface_destroy(surface_);
@@ -67,6 +134,7 @@ Figure::~Figure() {
     cairo_surface_finish(surface_);
     cairo_surface_destroy(surface_);
   }
+  give_pixels(std::move(pixels_));  // the surface, which used it, is gone
 }
 
 int Figure::pixel_width() const {
@@ -313,7 +381,7 @@ void Figure::discs(std::span<const double> x, std::span<const double> y, std::sp
                    const Rect& clip) {
   if (x.size() != y.size() || x.size() != colors.size())
     throw ValueError("discs: x, y and colors must have the same length");
-  if (!(radius > 0)) return;
+  if (!(radius > 0) || measure_only_) return;
   if (format_ != Format::PNG) {
     cairo_save(cr_);
     cairo_rectangle(cr_, clip.x, clip.y, clip.w, clip.h);
@@ -357,12 +425,32 @@ void Figure::discs(std::span<const double> x, std::span<const double> y, std::sp
     const int x1 = std::min(cx1 - 1, static_cast<int>(std::ceil(X + r + 0.5)));
     const int y0 = std::max(cy0, static_cast<int>(std::floor(Y - r - 0.5)));
     const int y1 = std::min(cy1 - 1, static_cast<int>(std::ceil(Y + r + 0.5)));
+    // A pixel's coverage is clamp(r + 0.5 - distance, 0, 1). Squared
+    // distances clearly outside r + 0.5 (coverage 0) or inside r - 0.5
+    // (coverage 1) skip the square root; the margins are far wider than the
+    // rounding of either form, so every pixel gets exactly what the full
+    // formula gives. A covered pixel of an opaque colour is the colour itself.
+    const double out2 = (r + 0.5) * (r + 0.5) * (1 + 1e-9);
+    const double in2 = r >= 0.5 ? (r - 0.5) * (r - 0.5) * (1 - 1e-9) : -1.0;
+    uint32_t solid = 0;
+    const bool opaque = src[3] == 1.0f;
+    if (opaque) {
+      const auto ch = [](float v) { return static_cast<uint32_t>(std::min(255.f, v + 0.5f)); };
+      solid = 255u << 24 | ch(src[0]) << 16 | ch(src[1]) << 8 | ch(src[2]);
+    }
     for (int py = y0; py <= y1; ++py) {
       auto* row = reinterpret_cast<uint32_t*>(data + static_cast<ptrdiff_t>(py) * stride);
       const double dy = py + 0.5 - Y;
       for (int px = x0; px <= x1; ++px) {
         const double dx = px + 0.5 - X;
-        const double d = std::sqrt(dx * dx + dy * dy);
+        const double d2 = dx * dx + dy * dy;
+        if (d2 > out2) continue;
+        if (d2 < in2) {
+          if (opaque) row[px] = solid;
+          else blend(row[px], src, 1.0f);
+          continue;
+        }
+        const double d = std::sqrt(d2);
         const double cov = std::clamp(r + 0.5 - d, 0.0, 1.0);
         if (cov > 0) blend(row[px], src, static_cast<float>(cov));
       }
@@ -372,6 +460,7 @@ void Figure::discs(std::span<const double> x, std::span<const double> y, std::sp
 }
 
 void Figure::save() {
+  if (measure_only_) throw ValueError("a measuring figure cannot be saved");
   if (saved_) throw ValueError("figure '" + path_ + "' was already saved");
   if (format_ == Format::PNG) {
     cairo_surface_flush(surface_);

@@ -116,11 +116,20 @@ TextExtents measure_text(const std::string& s, const TextStyle& st);
 Rect measure_text_box(double x, double y, const std::string& s, const TextStyle& st);
 
 // ---------------------------------------------------------------- figure
+// Tag of the measuring Figure constructor.
+struct MeasureOnly {};
+
 class Figure {
  public:
   // A figure of width x height inches, written to `path` by save(). Throws
   // ValueError for an unknown extension or a non-positive size/dpi.
   Figure(std::string path, double width_in, double height_in, double dpi = style::kDpi);
+  // A figure for layout passes (bbox_inches='tight' draws once to measure):
+  // the geometry, transforms and text measurements of a PNG figure of this
+  // size, but its surface has no pixels, so drawing costs next to nothing
+  // (cairo clips every operation away before rasterising) and nothing is
+  // written; save() is a ValueError.
+  Figure(MeasureOnly, double width_in, double height_in, double dpi = style::kDpi);
   ~Figure();
   Figure(const Figure&) = delete;
   Figure& operator=(const Figure&) = delete;
@@ -175,6 +184,9 @@ class Figure {
   cairo_t* cr_ = nullptr;
   std::unique_ptr<io::AtomicFile> file_;  // vector surfaces stream into its temp file
   bool saved_ = false;
+  bool measure_only_ = false;
+  std::vector<unsigned char> pixels_;  // PNG: the image surface's memory, recycled between figures
+  void init_surface();
 };
 
 // ---------------------------------------------------------------- ticks

@@ -10,6 +10,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/numpy_sort.hpp"
+#include "scanpp/pl/plot_values.hpp"
 
 namespace scanpp::pl {
 
@@ -38,45 +39,6 @@ Source value_source(const AnnData& adata, const ObsValuesOptions& opt) {
   }
   if (!adata.X) throw KeyError("adata has no X");
   return {&*adata.X, &adata.var, "X"};
-}
-
-// Columns `cols` of a dense or sparse matrix, as doubles, one vector per column.
-std::vector<std::vector<double>> matrix_columns(const Element& m, const std::vector<int64_t>& cols) {
-  const int64_t n_rows = matrix_rows(m);
-  std::vector<std::vector<double>> out(cols.size(), std::vector<double>(static_cast<size_t>(n_rows), 0.0));
-  if (m.is<Array>()) {
-    const Array& a = m.get<Array>();
-    if (a.ndim() != 2) throw ValueError("expression matrix is not 2-D");
-    const int64_t nc = a.shape()[1];
-    dispatch_dtype(a.dtype(), [&](auto t) {
-      using T = decltype(t);
-      auto s = a.as<T>();
-      for (size_t k = 0; k < cols.size(); ++k)
-        for (int64_t r = 0; r < n_rows; ++r) out[k][static_cast<size_t>(r)] = to_double(s[r * nc + cols[k]]);
-    });
-    return out;
-  }
-  if (!m.is<SparseMatrix>()) throw ValueError(std::string("cannot read values from a ") + m.kind());
-  const SparseMatrix& s = m.get<SparseMatrix>();
-  dispatch_dtype(s.dtype(), [&](auto t) {
-    using T = decltype(t);
-    auto data = s.data.as<T>();
-    if (s.format == SparseFormat::CSC) {
-      for (size_t k = 0; k < cols.size(); ++k)
-        for (int64_t p = s.indptr[cols[k]]; p < s.indptr[cols[k] + 1]; ++p)
-          out[k][static_cast<size_t>(s.indices[p])] = to_double(data[p]);
-    } else {
-      // One pass over the non-zeros; a column may be asked for more than once.
-      std::vector<std::vector<int32_t>> slots(static_cast<size_t>(s.n_cols));
-      for (size_t k = 0; k < cols.size(); ++k) slots[static_cast<size_t>(cols[k])].push_back(static_cast<int32_t>(k));
-      for (int64_t r = 0; r < s.n_rows; ++r)
-        for (int64_t p = s.indptr[r]; p < s.indptr[r + 1]; ++p) {
-          const auto& sl = slots[static_cast<size_t>(s.indices[p])];
-          for (int32_t k : sl) out[static_cast<size_t>(k)][static_cast<size_t>(r)] = to_double(data[p]);
-        }
-    }
-  });
-  return out;
 }
 
 // Python's repr of a float, as pandas' interval labels print their ends.

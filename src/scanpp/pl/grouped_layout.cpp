@@ -7,7 +7,6 @@
 #include <numeric>
 #include <sstream>
 
-#include <unistd.h>
 
 #include "scanpp/core/error.hpp"
 
@@ -59,9 +58,7 @@ SavedFigure save_tight(const std::string& path, double width_in, double height_i
   {
     // An unknown extension fails here, before any drawing.
     static_cast<void>(format_from_path(path));
-    const std::string scratch =
-        (std::filesystem::temp_directory_path() / ("scanpp_measure_" + std::to_string(::getpid()) + ".png")).string();
-    Figure m(scratch, width_in, height_in, dpi);
+    Figure m(MeasureOnly{}, width_in, height_in, dpi);
     draw(m, 0, 0, box);
   }
   if (box.empty()) box.add({0, 0, width_in * 72, height_in * 72});

@@ -10,29 +10,101 @@
 
 namespace scanpp::pl {
 
-std::vector<double> matrix_column(const Element& X, int64_t j) {
+namespace {
+
+// Branch-free, so it vectorises: 16 indices per couple of instructions.
+bool strictly_increasing(const int32_t* v, int64_t n) {
+  int bad = 0;
+#pragma omp simd reduction(| : bad)
+  for (int64_t i = 1; i < n; ++i) bad |= v[i] <= v[i - 1];
+  return bad == 0;
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> matrix_columns(const Element& X, std::span<const int64_t> cols) {
+  int64_t nr = 0, nc = 0;
   if (X.is<SparseMatrix>()) {
-    const SparseMatrix& m = X.get<SparseMatrix>();
-    if (j < 0 || j >= m.n_cols) throw KeyError("column " + std::to_string(j) + " is outside the matrix");
-    std::vector<double> out(static_cast<size_t>(m.n_rows), 0.0);
-    if (m.format == SparseFormat::CSC) {
-      for (int64_t k = m.indptr[static_cast<size_t>(j)]; k < m.indptr[static_cast<size_t>(j) + 1]; ++k)
-        out[static_cast<size_t>(m.indices[static_cast<size_t>(k)])] += m.data.get_double(k);
-    } else {
-      for (int64_t r = 0; r < m.n_rows; ++r)
-        for (int64_t k = m.indptr[static_cast<size_t>(r)]; k < m.indptr[static_cast<size_t>(r) + 1]; ++k)
-          if (m.indices[static_cast<size_t>(k)] == j) out[static_cast<size_t>(r)] += m.data.get_double(k);
-    }
+    nr = X.get<SparseMatrix>().n_rows;
+    nc = X.get<SparseMatrix>().n_cols;
+  } else if (X.is<Array>()) {
+    const Array& a = X.get<Array>();
+    if (a.ndim() != 2) throw ValueError("expression matrix is not 2-D");
+    nr = a.shape()[0];
+    nc = a.shape()[1];
+  } else {
+    throw ValueError(std::string("cannot read expression from a matrix of kind ") + X.kind());
+  }
+  for (int64_t j : cols)
+    if (j < 0 || j >= nc) throw KeyError("column " + std::to_string(j) + " is outside the matrix");
+  std::vector<std::vector<double>> out(cols.size(), std::vector<double>(static_cast<size_t>(nr), 0.0));
+  if (cols.empty()) return out;
+  if (X.is<Array>()) {
+    const Array& a = X.get<Array>();
+    dispatch_dtype(a.dtype(), [&](auto t) {
+      using T = decltype(t);
+      const T* d = a.as<T>().data();
+      for (size_t k = 0; k < cols.size(); ++k)
+        for (int64_t r = 0; r < nr; ++r) out[k][static_cast<size_t>(r)] = to_double(d[r * nc + cols[k]]);
+    });
     return out;
   }
-  if (!X.is<Array>()) throw ValueError(std::string("cannot read expression from a matrix of kind ") + X.kind());
-  const Array& a = X.get<Array>();
-  if (a.ndim() != 2) throw ValueError("expression matrix is not 2-D");
-  const int64_t nr = a.shape()[0], nc = a.shape()[1];
-  if (j < 0 || j >= nc) throw KeyError("column " + std::to_string(j) + " is outside the matrix");
-  std::vector<double> out(static_cast<size_t>(nr));
-  for (int64_t r = 0; r < nr; ++r) out[static_cast<size_t>(r)] = a.get_double(r * nc + j);
+  const SparseMatrix& m = X.get<SparseMatrix>();
+  const int64_t* ptr = m.indptr.data();
+  const int32_t* idx = m.indices.data();
+  dispatch_dtype(m.dtype(), [&](auto t) {
+    using T = decltype(t);
+    const T* d = m.data.as<T>().data();
+    // Repeated indices add up, as scipy's toarray().
+    if (m.format == SparseFormat::CSC) {
+      for (size_t k = 0; k < cols.size(); ++k)
+        for (int64_t p = ptr[cols[k]]; p < ptr[cols[k] + 1]; ++p) out[k][static_cast<size_t>(idx[p])] += to_double(d[p]);
+      return;
+    }
+    // The requested columns in increasing order, each with its output slots.
+    std::vector<std::pair<int64_t, int32_t>> want;
+    for (size_t k = 0; k < cols.size(); ++k) want.emplace_back(cols[k], static_cast<int32_t>(k));
+    std::sort(want.begin(), want.end());
+    // Rows with strictly increasing indices (what scanpp and scipy write)
+    // are binary-searched for each column; checking that is a branch-free
+    // pass over the row's indices, far cheaper than looking up every stored
+    // value. Other rows (unsorted, repeated indices) are scanned: a table
+    // gives each column's first slot, further requests of it are chained.
+    std::vector<int32_t> first, next;
+    const auto scan_row = [&](int64_t r) {
+      if (first.empty()) {
+        first.assign(static_cast<size_t>(nc), -1);
+        next.assign(cols.size(), -1);
+        for (size_t k = cols.size(); k-- > 0;) {
+          next[k] = first[static_cast<size_t>(cols[k])];
+          first[static_cast<size_t>(cols[k])] = static_cast<int32_t>(k);
+        }
+      }
+      for (int64_t p = ptr[r]; p < ptr[r + 1]; ++p)
+        for (int32_t k = first[static_cast<size_t>(idx[p])]; k >= 0; k = next[static_cast<size_t>(k)])
+          out[static_cast<size_t>(k)][static_cast<size_t>(r)] += to_double(d[p]);
+    };
+    for (int64_t r = 0; r < nr; ++r) {
+      const int64_t b = ptr[r], e = ptr[r + 1];
+      if (!strictly_increasing(idx + b, e - b)) {
+        scan_row(r);
+        continue;
+      }
+      const int32_t* lo = idx + b;
+      const int32_t* const end = idx + e;
+      for (const auto& [c, k] : want) {
+        lo = std::lower_bound(lo, end, c);
+        if (lo == end) break;
+        if (*lo == c) out[static_cast<size_t>(k)][static_cast<size_t>(r)] += to_double(d[lo - idx]);
+      }
+    }
+  });
   return out;
+}
+
+std::vector<double> matrix_column(const Element& X, int64_t j) {
+  const int64_t one[1] = {j};
+  return std::move(matrix_columns(X, one)[0]);
 }
 
 bool default_use_raw(const AnnData& ad, const std::string& layer) { return layer.empty() && ad.raw.has_value(); }
@@ -57,6 +129,36 @@ std::vector<double> gene_values(const AnnData& ad, const std::string& gene, bool
   }
   if (!ad.X) throw ValueError("the AnnData has no X");
   return matrix_column(*ad.X, j);
+}
+
+std::vector<std::optional<std::vector<double>>> gene_values_prefetch(const AnnData& ad,
+                                                                     const std::vector<std::string>& keys,
+                                                                     bool use_raw, const std::string& layer) {
+  std::vector<std::optional<std::vector<double>>> out(keys.size());
+  if (use_raw && !layer.empty()) return out;
+  const Element* m = nullptr;
+  if (use_raw) {
+    if (ad.raw && ad.raw->X) m = &*ad.raw->X;
+  } else if (!layer.empty()) {
+    if (auto l = ad.layers.find(layer); l != ad.layers.end()) m = &l->second;
+  } else if (ad.X) {
+    m = &*ad.X;
+  }
+  if (m == nullptr) return out;
+  const auto& names = use_raw ? ad.raw->var.index() : ad.var.index();
+  std::vector<int64_t> cols;
+  std::vector<size_t> which;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (keys[k].empty() || ad.obs.has(keys[k])) continue;
+    const auto it = std::find(names.begin(), names.end(), keys[k]);
+    if (it == names.end()) continue;
+    cols.push_back(it - names.begin());
+    which.push_back(k);
+  }
+  if (cols.size() < 2) return out;
+  auto values = matrix_columns(*m, cols);
+  for (size_t i = 0; i < which.size(); ++i) out[which[i]] = std::move(values[i]);
+  return out;
 }
 
 PlotValues plot_values(AnnData& ad, const std::string& key, bool use_raw, const std::string& layer) {

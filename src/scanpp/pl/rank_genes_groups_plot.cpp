@@ -22,7 +22,7 @@ std::string dict_string(const Dict& d, const std::string& k, const std::string& 
 
 }  // namespace
 
-RankedGenes read_ranked_genes(const AnnData& adata, const std::string& key) {
+RankedGenes read_ranked_genes(const AnnData& adata, const std::string& key, size_t max_genes) {
   auto it = adata.uns.find(key);
   if (it == adata.uns.end()) throw KeyError("uns['" + key + "'] not found: run tl.rank_genes_groups first");
   if (!it->second.is<Dict>()) throw ValueError("uns['" + key + "'] is not a rank_genes_groups result");
@@ -41,7 +41,8 @@ RankedGenes read_ranked_genes(const AnnData& adata, const std::string& key) {
   if (nit == u.end() || !nit->second.is<RecArray>()) throw KeyError(where + " has no 'names' record array");
   for (auto& f : nit->second.get<RecArray>().fields) {
     r.group_names.push_back(f.name);
-    if (auto* s = std::get_if<std::vector<std::string>>(&f.values)) r.names[f.name] = *s;
+    if (auto* s = std::get_if<std::vector<std::string>>(&f.values))
+      r.names[f.name].assign(s->begin(), s->begin() + static_cast<ptrdiff_t>(std::min(max_genes, s->size())));
     else throw ValueError(where + "['names'] field '" + f.name + "' is not text");
   }
   auto numeric = [&](const std::string& what, std::map<std::string, std::vector<double>>& out, bool required) {
@@ -51,7 +52,16 @@ RankedGenes read_ranked_genes(const AnnData& adata, const std::string& key) {
       return;
     }
     for (auto& f : s->second.get<RecArray>().fields)
-      if (auto* a = std::get_if<Array>(&f.values)) out[f.name] = a->to_vector<double>();
+      if (auto* a = std::get_if<Array>(&f.values)) {
+        const auto n = std::min<int64_t>(a->size(), static_cast<int64_t>(std::min<size_t>(max_genes, INT64_MAX)));
+        std::vector<double>& v = out[f.name];
+        if (n == a->size()) {
+          v = a->to_vector<double>();
+        } else {
+          v.resize(static_cast<size_t>(n));
+          for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = a->get_double(i);
+        }
+      }
   };
   numeric("scores", r.scores, true);
   numeric("logfoldchanges", r.logfoldchanges, false);
@@ -63,7 +73,7 @@ RankedGenes read_ranked_genes(const AnnData& adata, const std::string& key) {
 PlotInfo rank_genes_groups_plot(AnnData& adata, const RankGenesGroupsPlotOptions& opt, const std::string& save) {
   if (opt.n_genes < 1) throw ValueError("Specifying a negative number for n_genes has not been implemented for this plot.");
   if (opt.ncols < 1) throw ValueError("ncols must be at least 1");
-  const RankedGenes r = read_ranked_genes(adata, opt.key);
+  const RankedGenes r = read_ranked_genes(adata, opt.key, static_cast<size_t>(opt.n_genes));
   const std::vector<std::string> groups = opt.groups ? *opt.groups : r.group_names;
   if (groups.empty()) throw ValueError("no groups to plot");
   for (auto& g : groups)

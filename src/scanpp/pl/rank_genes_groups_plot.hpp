@@ -3,6 +3,7 @@
 // the per-group panels of ranked gene names at their scores, and the grouped
 // plots of each group's top genes (dotplot, matrixplot, heatmap,
 // stacked_violin, tracksplot) and per-group split violins.
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,7 +28,10 @@ struct RankedGenes {
   std::map<std::string, std::vector<double>> pvals, pvals_adj;         // may be absent (logreg)
 };
 // KeyError when uns[key] is missing or not a rank_genes_groups result.
-RankedGenes read_ranked_genes(const AnnData& adata, const std::string& key = "rank_genes_groups");
+// max_genes: keep only each group's first (best ranked) max_genes entries,
+// for plots that show no more (the record arrays hold every gene).
+RankedGenes read_ranked_genes(const AnnData& adata, const std::string& key = "rank_genes_groups",
+                              size_t max_genes = std::numeric_limits<size_t>::max());
 
 struct RankGenesGroupsPlotOptions {
   std::optional<std::vector<std::string>> groups;  // None: all

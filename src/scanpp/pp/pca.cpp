@@ -168,8 +168,10 @@ Decomp lanczos(const CenteredOperator& A, int64_t k, bool cell_side, uint64_t se
 // The same eigenproblem with S = Xcᵀ·Xc formed first: one compute-bound
 // BLAS-3 pass over X replaces the ~150-350 memory-bound passes of the
 // Lanczos products, which then read half of S in float32 instead of X.
-Decomp lanczos_on_scatter(const CenteredOperator& A, int64_t k, uint64_t seed) {
-  const pca_detail::PackedScatter S(A.scatter_p());
+// float32 data (Scanpy's ARPACK runs in float32 too) forms S with float32
+// products (scatter_p_lower_f32), float64 data in double.
+Decomp lanczos_on_scatter(const CenteredOperator& A, int64_t k, uint64_t seed, bool f32_products) {
+  const pca_detail::PackedScatter S(f32_products ? A.scatter_p_lower_f32() : A.scatter_p());
   ScatterMatrixOp op{&S};
   return lanczos_decomp(op, A, k, false, seed);
 }
@@ -180,8 +182,8 @@ Decomp lanczos_on_scatter(const CenteredOperator& A, int64_t k, uint64_t seed) {
 // reads p²/2 floats instead of n·p values of X (6.8 MB instead of 19 MB on
 // PBMC 3k, 0.27 ms instead of ~1 ms a product). Smaller X stays in cache
 // between products, and keeps the products on X in full precision. S is
-// formed in double (8p² bytes: at most twice X's own size when n >= p) and
-// capped at p <= 8192.
+// formed in double (8p² bytes: at most twice X's own size when n >= p; plus
+// a float32 p × p block for float32 data) and capped at p <= 8192.
 bool scatter_pays(int64_t n, int64_t p, bool is_sparse, DType dtype) {
   const double bytes = static_cast<double>(n) * static_cast<double>(p) * (dtype == DType::Float32 ? 4.0 : 8.0);
   return !is_sparse && n >= p && p <= 8192 && bytes > 8.0 * (1 << 20);
@@ -296,7 +298,8 @@ PcaResult pca_on_operator(const CenteredOperator& A, bool is_sparse, DType compu
   switch (solver) {
     case PcaSolver::Arpack:
       if (min_dim <= 256) d = dense_eigh(A, k, cell_side);
-      else if (scatter_pays(n, p, is_sparse, compute_dtype)) d = lanczos_on_scatter(A, k, opt.random_state);
+      else if (scatter_pays(n, p, is_sparse, compute_dtype))
+        d = lanczos_on_scatter(A, k, opt.random_state, compute_dtype == DType::Float32);
       else d = lanczos(A, k, cell_side, opt.random_state);
       break;
     case PcaSolver::Full:

@@ -42,6 +42,56 @@ Eigen::MatrixXd CenteredOperator::scatter_p() const {
   return S;
 }
 
+// For float32 data (Scanpy's ARPACK itself runs in float32): ssyrk is twice
+// as fast as dsyrk here, and forming S was half of PBMC 3k's PCA. Rows are
+// centred in double and rounded to float32 in small chunks (little memory
+// beyond S); each run of up to 2048 rows sums its products in a float32
+// block, and the blocks are added in double, so the error grows with the
+// block, not with n. The diagonal, which sets the total variance and
+// dominates S, is summed from the double values. Chunks depend on n alone.
+Eigen::MatrixXd CenteredOperator::scatter_p_lower_f32() const {
+  constexpr int64_t kChunk = 256, kBlock = 2048;
+  Eigen::MatrixXd S = Eigen::MatrixXd::Zero(p_, p_);
+  Eigen::VectorXd diag = Eigen::VectorXd::Zero(p_);
+  std::vector<float> Xf, Sf(static_cast<size_t>(p_) * static_cast<size_t>(p_));
+  const auto flush = [&] {
+    parallel_blocks(p_, 16, [&](int64_t a, int64_t e) {
+      for (int64_t i = a; i < e; ++i) {
+        const float* src = Sf.data() + i * p_;
+        double* dst = S.data() + i * p_;
+        for (int64_t j = i + 1; j < p_; ++j) dst[j] += static_cast<double>(src[j]);
+      }
+    });
+  };
+  int64_t in_block = 0;  // rows summed into Sf since the last flush
+  RowMatrix Xb;
+  for (int64_t r0 = 0; r0 < n_; r0 += kChunk) {
+    const int64_t rows = std::min(kChunk, n_ - r0);
+    dense_rows(r0, r0 + rows, Xb);
+    subtract_mean(Xb);
+    Xf.resize(static_cast<size_t>(rows) * static_cast<size_t>(p_));
+    parallel_blocks(p_, 256, [&](int64_t a, int64_t e) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const double* x = Xb.data() + r * p_;
+        float* xf = Xf.data() + r * p_;
+        for (int64_t j = a; j < e; ++j) {
+          diag[j] += x[j] * x[j];
+          xf[j] = static_cast<float>(x[j]);
+        }
+      }
+    });
+    cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, static_cast<int>(p_), static_cast<int>(rows), 1.0f,
+                Xf.data(), static_cast<int>(p_), in_block == 0 ? 0.0f : 1.0f, Sf.data(), static_cast<int>(p_));
+    in_block += rows;
+    if (in_block >= kBlock || r0 + rows == n_) {
+      flush();
+      in_block = 0;
+    }
+  }
+  S.diagonal() = diag;
+  return S;
+}
+
 void CenteredOperator::subtract_mean(RowMatrix& rows) const {
   const double* mu = mean_.data();
   parallel_blocks(rows.rows(), 64, [&](int64_t a, int64_t b) {

@@ -53,6 +53,9 @@ class CenteredOperator {
 
   // The scatter matrix Xcᵀ·Xc (p × p), built from dense row blocks.
   Eigen::MatrixXd scatter_p() const;
+  // Its lower triangle only (the rest is zero), each row block's products
+  // rounded to and summed in float32, the blocks and the diagonal in double.
+  Eigen::MatrixXd scatter_p_lower_f32() const;
   // The Gram matrix Xc·Xcᵀ (n × n); needs Xc dense in memory (n × p doubles).
   Eigen::MatrixXd scatter_n() const;
   // Subtracts mean() from each row of a block of p columns.

@@ -66,7 +66,7 @@ PackedScatter::PackedScatter(const Eigen::MatrixXd& S) : p_(S.rows()) {
     float* r = vals_.get() + offset_[static_cast<size_t>(i)];
     const int64_t f = first(i);
     for (int64_t j = f; j < width_; ++j)
-      r[j - f] = j < i || j >= p_ ? 0.0f : j == i ? static_cast<float>(S(i, i) * 0.5) : static_cast<float>(S(i, j));
+      r[j - f] = j < i || j >= p_ ? 0.0f : j == i ? static_cast<float>(S(i, i) * 0.5) : static_cast<float>(S(j, i));
   }, 16);
   // Blocks of about equal work (stored values), fixed by p alone.
   const int64_t nb = std::clamp<int64_t>(p_ / 64, 1, 16);

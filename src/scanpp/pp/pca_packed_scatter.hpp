@@ -19,7 +19,8 @@ namespace scanpp::pp::pca_detail {
 
 class PackedScatter {
  public:
-  // S: symmetric p × p (only its upper triangle is read).
+  // S: symmetric p × p (only its lower triangle is read: column i of it is
+  // row i of U, contiguous in Eigen's column-major storage).
   explicit PackedScatter(const Eigen::MatrixXd& S);
   int64_t size() const { return p_; }
   // out = S·v (v and out of length p; they may not overlap).

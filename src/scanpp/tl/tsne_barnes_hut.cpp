@@ -96,55 +96,69 @@ double TsneBarnesHut::operator()(std::span<const double> y, std::span<double> re
 
 void TsneBarnesHut::build(std::span<const double> y) {
   Tree& t = *tree_;
-  t.n_points = static_cast<int64_t>(y.size() / 2);
+  t.n_points = 0;  // until the build succeeds
   t.qt.build(y, {}, {.theta = theta_, .size = MortonQuadtreeOptions::Size::longest_side, .leaf_size = kLeafSize,
                      .group_size = kGroupSize});
+  t.n_points = t.qt.size();
+  t.z_sorted.resize(static_cast<size_t>(t.n_points));
 }
 
-double TsneBarnesHut::walk(std::span<double> rep) {
+int64_t TsneBarnesHut::n_groups() const {
+  return tree_->n_points == 0 ? 0 : static_cast<int64_t>(tree_->qt.groups().size());
+}
+
+void TsneBarnesHut::walk_groups(int64_t g0, int64_t g1, std::span<double> rep) {
   Tree& t = *tree_;
   const int64_t n = t.n_points;
-  if (n == 0) return 0.0;
   if (static_cast<int64_t>(rep.size()) < 2 * n) throw ValueError("tsne: the repulsion buffer is too small");
+  if (g0 < 0 || g1 > n_groups()) throw ValueError("tsne: group range out of bounds");
   const MortonQuadtree& qt = t.qt;
   const auto& nodes = qt.nodes();
   const auto& groups = qt.groups();
   const auto& order = qt.order();
   const auto& xs = qt.xs();
   const auto& ys = qt.ys();
-  t.z_sorted.resize(static_cast<size_t>(n));
-  parallel_blocks(static_cast<int64_t>(groups.size()), 2, [&](int64_t g0, int64_t g1) {
-    // Per-thread scratch, fully overwritten before it is read.
-    thread_local MortonQuadtree::List list;
-    thread_local std::vector<int32_t> stack;
-    std::array<float, kGroupSize> px{}, py{};
-    std::array<double, 3 * kGroupSize> out{};
-    for (int64_t gi = g0; gi < g1; ++gi) {
-      const int32_t g = groups[gi];
-      qt.gather(g, list, stack, kLanes);
-      const double ox = nodes[g].cx, oy = nodes[g].cy;  // the list's origin
-      const int32_t gbeg = nodes[g].begin, gend = nodes[g].end;
-      // A group at the deepest level may hold more than kGroupSize points.
-      for (int32_t s0 = gbeg; s0 < gend; s0 += kGroupSize) {
-        const int np = static_cast<int>(std::min<int32_t>(kGroupSize, gend - s0));
-        for (int p = 0; p < np; ++p) {
-          px[p] = static_cast<float>(xs[s0 + p] - ox);
-          py[p] = static_cast<float>(ys[s0 + p] - oy);
-        }
-        interact(list.x.data(), list.y.data(), list.w.data(), list.n, px.data(), py.data(), np, out.data());
-        for (int p = 0; p < np; ++p) {
-          const int64_t i = order[s0 + p];
-          rep[2 * i] = out[3 * p + 1];
-          rep[2 * i + 1] = out[3 * p + 2];
-          // The list holds the point itself (K_ii = 1), which is not a pair.
-          t.z_sorted[s0 + p] = out[3 * p] - 1.0;
-        }
+  // Per-thread scratch, fully overwritten before it is read.
+  thread_local MortonQuadtree::List list;
+  thread_local std::vector<int32_t> stack;
+  std::array<float, kGroupSize> px{}, py{};
+  std::array<double, 3 * kGroupSize> out{};
+  for (int64_t gi = g0; gi < g1; ++gi) {
+    const int32_t g = groups[gi];
+    qt.gather(g, list, stack, kLanes);
+    const double ox = nodes[g].cx, oy = nodes[g].cy;  // the list's origin
+    const int32_t gbeg = nodes[g].begin, gend = nodes[g].end;
+    // A group at the deepest level may hold more than kGroupSize points.
+    for (int32_t s0 = gbeg; s0 < gend; s0 += kGroupSize) {
+      const int np = static_cast<int>(std::min<int32_t>(kGroupSize, gend - s0));
+      for (int p = 0; p < np; ++p) {
+        px[p] = static_cast<float>(xs[s0 + p] - ox);
+        py[p] = static_cast<float>(ys[s0 + p] - oy);
+      }
+      interact(list.x.data(), list.y.data(), list.w.data(), list.n, px.data(), py.data(), np, out.data());
+      for (int p = 0; p < np; ++p) {
+        const int64_t i = order[s0 + p];
+        rep[2 * i] = out[3 * p + 1];
+        rep[2 * i + 1] = out[3 * p + 2];
+        // The list holds the point itself (K_ii = 1), which is not a pair.
+        t.z_sorted[s0 + p] = out[3 * p] - 1.0;
       }
     }
-  });
+  }
+}
+
+double TsneBarnesHut::z_sum() const {
   double Z = 0.0;
-  for (double v : t.z_sorted) Z += v;
+  for (int64_t s = 0; s < tree_->n_points; ++s) Z += tree_->z_sorted[s];
   return Z;
+}
+
+double TsneBarnesHut::walk(std::span<double> rep) {
+  const int64_t n = tree_->n_points;
+  if (n == 0) return 0.0;
+  if (static_cast<int64_t>(rep.size()) < 2 * n) throw ValueError("tsne: the repulsion buffer is too small");
+  parallel_blocks(n_groups(), 2, [&](int64_t g0, int64_t g1) { walk_groups(g0, g1, rep); });
+  return z_sum();
 }
 
 double tsne_repulsion_barnes_hut(std::span<const double> y, std::span<double> rep, double theta) {

@@ -51,6 +51,12 @@ void tsne_attraction_f32(const TsneP& P, std::span<const float> y32, std::span<d
 // parallel loop).
 void tsne_attraction_f32_rows(const TsneP& P, std::span<const float> y32, std::span<double> attr, int64_t r0,
                               int64_t r1);
+// Rows [r0, r1) of tsne_attraction; returns their Σ p_ij ln(1 + d_ij²) when
+// with_error (else 0). tsne_attraction sums these over blocks of
+// kTsneAttractionBlock rows, in block order, onto 0, then adds sum_p_log_p.
+inline constexpr int64_t kTsneAttractionBlock = 512;
+double tsne_attraction_rows(const TsneP& P, std::span<const double> y, std::span<double> attr, int64_t r0, int64_t r1,
+                            bool with_error);
 
 // O(n²) over all pairs.
 double tsne_repulsion_exact(std::span<const double> y, std::span<double> rep);
@@ -76,6 +82,12 @@ class TsneBarnesHut {
   // rep and returns Z.
   void build(std::span<const double> y);
   double walk(std::span<double> rep);
+  // walk() in pieces, for callers running it inside their own parallel
+  // region: after build(), walk_groups over ranges tiling [0, n_groups())
+  // (thread-safe for disjoint ranges) fills rep, then z_sum() returns Z.
+  int64_t n_groups() const;
+  void walk_groups(int64_t g0, int64_t g1, std::span<double> rep);
+  double z_sum() const;
 
  private:
   struct Tree;

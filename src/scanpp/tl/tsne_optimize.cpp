@@ -4,12 +4,16 @@
 // plain objective with momentum 0.8, each phase starting with fresh gains and
 // a zero update.
 //
-// Per iteration (Barnes–Hut): the serial tree build runs beside the
-// float32 attraction's row blocks in one parallel loop, the walk in a
-// second, and the step itself (a few thousand coordinates) serially; the
-// progress checks evaluate the attraction in double with the error term.
+// Barnes–Hut iterations run inside one parallel region per stretch of
+// iterations (see BarnesHutTeam): per iteration, the serial tree build runs
+// beside the float32 attraction's row blocks and the walk follows from the
+// same work counter, then one thread takes the step (a few thousand
+// coordinates); the progress checks evaluate the attraction in double with
+// the error term. The exact and FFT gradients run as plain parallel loops.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <ctime>
@@ -21,6 +25,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/tl/layout_team.hpp"
 #include "scanpp/tl/tsne.hpp"
 #include "scanpp/tl/tsne_gradient.hpp"
 
@@ -110,6 +115,13 @@ class Objective {
     evaluate(y, 1.0, true, &e);
     return e;
   }
+  TsneMethod method() const { return method_; }
+  // What BarnesHutTeam works on.
+  const TsneP& P() const { return P_; }
+  TsneBarnesHut& barnes_hut() { return bh_; }
+  std::span<double> attraction_buffer() { return attr_; }
+  std::span<double> repulsion_buffer() { return rep_; }
+  std::span<float> y32_buffer() { return y32_; }
 
  private:
   const TsneP& P_;
@@ -184,6 +196,12 @@ class ThreadGovernor {
   ThreadGovernor(const ThreadGovernor&) = delete;
   ThreadGovernor& operator=(const ThreadGovernor&) = delete;
 
+  // How many more iteration_done() calls may pass before the thread count
+  // can change (INT_MAX when it never does).
+  int until_decision() const {
+    if (!enabled_) return INT_MAX;
+    return warm_ ? window_ - in_window_ : 1;
+  }
   void iteration_done() {
     if (!enabled_) return;
     if (!warm_) {  // the first iteration pays one-off costs: not timed
@@ -257,9 +275,179 @@ struct Phase {
   int n_iter_without_progress = 300;
 };
 
+// Barnes–Hut descent: iterations [it, end) of a phase in one parallel
+// region (layout_team.hpp). Per iteration the threads take work items from
+// one counter: row blocks of the attraction, then blocks of the walk's
+// groups, which wait until thread 0, which builds the tree before taking
+// items, has published it; thread 0 then takes the step alone. The same
+// operations in the same order as Objective::evaluate and the plain loop
+// below: every item writes its own rows, and the sums run in a fixed order.
+class BarnesHutTeam {
+ public:
+  BarnesHutTeam(Objective& f, std::vector<double>& y, std::vector<double>& update, std::vector<double>& gains,
+                const Phase& ph, const TsneLayoutOptions& opt)
+      : f_(f), y_(y), update_(update), gains_(gains), ph_(ph), opt_(opt) {
+    const int64_t n = f.P().n;
+    attr_parts_.resize(static_cast<size_t>((n + kTsneAttractionBlock - 1) / kTsneAttractionBlock));
+  }
+  double best_error = std::numeric_limits<double>::max();
+  int best_iter = 0;
+
+  // Runs iterations from `it` until `end` or a stop at a progress check;
+  // returns the number of iterations run to their end without a stop (the
+  // stopping one, if any, is `it` + that). Rethrows what a thread threw.
+  int run(int it, int end, bool* stopped) {
+    stop_ = false;
+    done_ = 0;
+    failed_ = nullptr;
+    failing_.store(false);
+    team_.reset();
+    to_float();
+#pragma omp parallel
+    {
+      team_.enter();
+      for (int i = it; i < end; ++i) {
+        iterate(i);
+        if (stop_) break;
+      }
+    }
+    *stopped = stop_;
+    if (failed_) std::rethrow_exception(failed_);
+    return done_;
+  }
+
+ private:
+  static constexpr int64_t kWalkBlock = 2;  // groups per work item
+
+  bool with_error(int i) const { return (i + 1) % kCheckEvery == 0 || i == ph_.n_iter - 1; }
+
+  void to_float() {
+    std::span<float> y32 = f_.y32_buffer();
+    for (size_t s = 0; s < y_.size(); ++s) y32[s] = static_cast<float>(y_[s]);
+  }
+
+  // Inside a catch block.
+  void fail() {
+#pragma omp critical(scanpp_tsne_team_fail)
+    if (!failed_) failed_ = std::current_exception();
+    failing_.store(true);
+  }
+
+  void iterate(int i) {
+    const TsneP& P = f_.P();
+    TsneBarnesHut& bh = f_.barnes_hut();
+    const bool err = with_error(i);
+    const int64_t attr_block = err ? kTsneAttractionBlock : kAttrBlock;
+    const int64_t n_attr = (P.n + attr_block - 1) / attr_block;
+    try {
+      if (LayoutTeam::leader()) {
+        try {
+          bh.build(y_);
+        } catch (...) {
+          fail();
+        }
+        team_.publish(i);
+      }
+      for (int64_t t = team_.next_item();; t = team_.next_item()) {
+        if (t < n_attr) {
+          const int64_t r0 = t * attr_block, r1 = std::min(P.n, r0 + attr_block);
+          if (err)
+            attr_parts_[t] = tsne_attraction_rows(P, y_, f_.attraction_buffer(), r0, r1, true);
+          else
+            tsne_attraction_f32_rows(P, f_.y32_buffer(), f_.attraction_buffer(), r0, r1);
+          continue;
+        }
+        team_.wait_published(i);
+        if (failing_.load()) break;
+        const int64_t g0 = (t - n_attr) * kWalkBlock, n_groups = bh.n_groups();
+        if (g0 >= n_groups) break;
+        bh.walk_groups(g0, std::min(n_groups, g0 + kWalkBlock), f_.repulsion_buffer());
+      }
+    } catch (...) {
+      fail();
+    }
+    team_.barrier();
+    if (LayoutTeam::leader()) step(i, err);
+    team_.barrier();
+  }
+
+  // Thread 0, between the barriers: Objective::evaluate's tail and
+  // gradient_descent's loop body.
+  void step(int i, bool err) {
+    if (failing_.load()) {
+      stop_ = true;
+      return;
+    }
+    const TsneP& P = f_.P();
+    const double Z = std::max(f_.barnes_hut().z_sum(), std::numeric_limits<double>::min());
+    double error = 0.0;
+    if (err) {
+      double log_sum = 0.0;
+      for (double part : attr_parts_) log_sum += part;
+      const double a = P.sum_p_log_p + log_sum;
+      error = ph_.exaggeration * (a + (std::log(ph_.exaggeration) + std::log(Z)) * P.sum_p);
+    }
+    const bool check = (i + 1) % kCheckEvery == 0;
+    const double inv_z = 1.0 / Z;
+    const int64_t np = static_cast<int64_t>(y_.size());
+    double norm2 = 0.0;
+    for (int64_t s0 = 0; s0 < np; s0 += kBlock)
+      norm2 += descent_step(f_.attraction_buffer().data(), f_.repulsion_buffer().data(), update_.data(),
+                            gains_.data(), y_.data(), s0, std::min(np, s0 + kBlock), ph_.exaggeration, inv_z,
+                            ph_.momentum, opt_.learning_rate, check);
+    team_.reset_items();
+    if (check) {
+      if (error < best_error) {
+        best_error = error;
+        best_iter = i;
+      } else if (i - best_iter > ph_.n_iter_without_progress) {
+        stop_ = true;
+        return;
+      }
+      if (std::sqrt(norm2) <= opt_.min_grad_norm) {
+        stop_ = true;
+        return;
+      }
+    }
+    to_float();
+    ++done_;
+  }
+
+  Objective& f_;
+  std::vector<double>& y_;
+  std::vector<double>& update_;
+  std::vector<double>& gains_;
+  const Phase& ph_;
+  const TsneLayoutOptions& opt_;
+  std::vector<double> attr_parts_;
+  LayoutTeam team_;
+  bool stop_ = false;
+  int done_ = 0;
+  std::exception_ptr failed_;
+  std::atomic<bool> failing_{false};
+};
+
+int gradient_descent_barnes_hut(Objective& f, std::vector<double>& y, const Phase& ph, const TsneLayoutOptions& opt,
+                                ThreadGovernor& governor) {
+  std::vector<double> update(y.size(), 0.0), gains(y.size(), 1.0);
+  BarnesHutTeam team(f, y, update, gains, ph, opt);
+  team.best_iter = ph.it;
+  int i = ph.it;
+  while (i < ph.n_iter) {
+    const int end = static_cast<int>(std::min<int64_t>(ph.n_iter, int64_t{i} + governor.until_decision()));
+    bool stopped = false;
+    const int done = team.run(i, end, &stopped);
+    for (int k = 0; k < done; ++k) governor.iteration_done();
+    i += done;
+    if (stopped) break;
+  }
+  return std::min(i, ph.n_iter - 1);
+}
+
 // Returns the last iteration index run (scikit-learn's `i`).
 int gradient_descent(Objective& f, std::vector<double>& y, const Phase& ph, const TsneLayoutOptions& opt,
                      ThreadGovernor& governor) {
+  if (f.method() == TsneMethod::BarnesHut) return gradient_descent_barnes_hut(f, y, ph, opt, governor);
   const int64_t np = static_cast<int64_t>(y.size());
   std::vector<double> update(y.size(), 0.0), gains(y.size(), 1.0);
   double best_error = std::numeric_limits<double>::max();

@@ -9,7 +9,7 @@
 
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/core/random.hpp"
-#include "scanpp/tl/umap_epoch_barrier.hpp"
+#include "scanpp/core/spin_barrier.hpp"
 #include "scanpp/tl/umap_sgd_internal.hpp"
 
 namespace scanpp::tl::umap_sgd {
@@ -306,7 +306,7 @@ void optimize(const Graph& g, const Params& p, std::vector<float>& y, Kernel ker
     else run_block_scalar_nd(o.ops.data(), o.start.data(), v0, nv, old, out, c, p.dim);
   };
   // One parallel region for all epochs (not parallel_blocks per epoch): an
-  // epoch then costs one barrier (a brief spin, see EpochBarrier), and the
+  // epoch then costs one barrier (a brief spin, see SpinBarrier), and the
   // listing of the next epoch, which does not depend on positions, fills
   // the time threads would otherwise wait for the slowest block of this
   // one. Each block's lists and updates are computed by one thread from
@@ -315,7 +315,7 @@ void optimize(const Graph& g, const Params& p, std::vector<float>& y, Kernel ker
   // the other parity's lists and due flags, and reads the flags the
   // previous listing finished before the barrier.
   const int team = n_blocks > 1 ? std::max(1, num_threads()) : 1;
-  EpochBarrier barrier;
+  SpinBarrier barrier;
   std::atomic<int64_t> taken[2] = {0, 0};  // work items handed out, by epoch parity
   auto work = [&](int epoch) {
     // Listing epoch 0 (epoch -1's "work") or running `epoch` and listing the next.

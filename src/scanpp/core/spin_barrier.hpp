@@ -1,7 +1,7 @@
 #pragma once
-// A barrier and a work counter for the threads of one parallel region that
-// run many short phases (UMAP's epochs: about 0.1 ms of work each on 2,600
-// cells). OpenMP's barrier under OMP_WAIT_POLICY=passive puts a waiting
+// A barrier for the threads of one parallel region that run many short
+// phases (UMAP's epochs: about 0.1 ms of work each on 2,600 cells; t-SNE's
+// and ForceAtlas2's iterations). OpenMP's barrier under OMP_WAIT_POLICY=passive puts a waiting
 // thread to sleep at once, and waking it costs more than the imbalance it
 // waits for; here a waiting thread first spins briefly (at most 50
 // microseconds, about what one block of work takes), then sleeps on the
@@ -16,9 +16,9 @@
 #include <immintrin.h>
 #endif
 
-namespace scanpp::tl::umap_sgd::detail {
+namespace scanpp {
 
-class EpochBarrier {
+class SpinBarrier {
  public:
   // The team's size, set by one thread of the region before any arrives
   // (the region may get fewer threads than asked for, e.g. when nested).
@@ -60,4 +60,4 @@ class EpochBarrier {
   alignas(64) std::atomic<int> sleepers_{0};
 };
 
-}  // namespace scanpp::tl::umap_sgd::detail
+}  // namespace scanpp

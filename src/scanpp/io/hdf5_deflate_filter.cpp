@@ -1,0 +1,86 @@
+#include "scanpp/io/hdf5_deflate_filter.hpp"
+
+#include <dlfcn.h>
+#include <hdf5.h>
+#include <libdeflate.h>
+
+#include <array>
+#include <memory>
+
+namespace scanpp::h5 {
+
+namespace {
+
+// HDF5's own deflate filter, kept for decompression (zlib's inflate, exactly
+// as before: reads do not change).
+H5Z_func_t g_hdf5_deflate = nullptr;
+
+struct CompressorFree {
+  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+
+libdeflate_compressor* compressor(int level) {
+  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorFree>, 10> c;
+  auto& slot = c[static_cast<size_t>(level)];
+  if (!slot) slot.reset(libdeflate_alloc_compressor(level));
+  return slot.get();
+}
+
+// The H5Z_func_t contract: on compression, replace *buf (allocated by HDF5)
+// with a new buffer of *buf_size bytes holding the result and return its
+// length; 0 reports failure (for an optional filter, as deflate is, HDF5
+// then stores the chunk unfiltered and flags it in the chunk's mask).
+size_t libdeflate_filter(unsigned flags, size_t cd_nelmts, const unsigned cd_values[], size_t nbytes,
+                         size_t* buf_size, void** buf) {
+  if (flags & H5Z_FLAG_REVERSE) return g_hdf5_deflate(flags, cd_nelmts, cd_values, nbytes, buf_size, buf);
+  if (cd_nelmts != 1 || cd_values[0] > 9) return 0;
+  libdeflate_compressor* c = compressor(static_cast<int>(cd_values[0]));
+  if (!c) return 0;
+  const size_t cap = libdeflate_zlib_compress_bound(c, nbytes);
+  void* out = H5allocate_memory(cap, false);
+  if (!out) return 0;
+  const size_t n = libdeflate_zlib_compress(c, *buf, nbytes, out, cap);
+  if (n == 0) {
+    H5free_memory(out);
+    return 0;
+  }
+  H5free_memory(*buf);
+  *buf = out;
+  *buf_size = cap;
+  return n;
+}
+
+bool install() {
+  using RegisterFn = herr_t (*)(const H5Z_class2_t*);
+  if (H5open() < 0) return false;  // HDF5 registers its built-in filters here
+  // H5Z_register(const H5Z_class2_t*) is internal: it is trusted only on the
+  // releases whose signature is known (1.10 to 1.14), and looked up in the
+  // library scanpp is linked to, not in another copy loaded in the process.
+  unsigned major = 0, minor = 0, release = 0;
+  if (H5get_libversion(&major, &minor, &release) < 0 || major != 1 || minor < 10 || minor > 14) return false;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&H5open), &info) == 0 || info.dli_fname == nullptr) return false;
+  void* lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+  if (lib == nullptr) return false;
+  const auto* builtin = static_cast<const H5Z_class2_t*>(dlsym(lib, "H5Z_DEFLATE"));
+  auto* reg = reinterpret_cast<RegisterFn>(dlsym(lib, "H5Z_register"));
+  dlclose(lib);  // only drops the reference RTLD_NOLOAD took: the library stays
+  if (!builtin || !reg || builtin->version != H5Z_CLASS_T_VERS || builtin->id != H5Z_FILTER_DEFLATE ||
+      !builtin->filter || !builtin->encoder_present || !builtin->decoder_present)
+    return false;
+  g_hdf5_deflate = builtin->filter;
+  // Everything else as HDF5's own, the name too: files record it.
+  static H5Z_class2_t cls;
+  cls = *builtin;
+  cls.filter = &libdeflate_filter;
+  return reg(&cls) >= 0;
+}
+
+}  // namespace
+
+bool use_libdeflate_in_hdf5_deflate_filter() {
+  static const bool installed = install();
+  return installed;
+}
+
+}  // namespace scanpp::h5
