@@ -8,121 +8,22 @@
 #include <cstdint>
 #include <cstring>
 
+#include "scanpp/io/deflate_codes.hpp"
+
 namespace scanpp::io {
 
 namespace {
 
-constexpr int kMaxBits = 15;         // deflate's limit for literal/length codes
-constexpr int kPrecodeMaxBits = 7;   // and for the code-length code
-constexpr int kLitSyms = 257;        // bytes 0-255 and end-of-block (256)
+using deflate::canonical_codes;
+using deflate::code_len_extra_bits;
+using deflate::huffman_code_lengths;
+using deflate::kCodeLenOrder;
+using deflate::kMaxCodeBits;
+using deflate::kMaxCodeLenBits;
+constexpr int kLitSyms = 257;  // bytes 0-255 and end-of-block (256)
 constexpr int kEndOfBlock = 256;
-constexpr int kPrecodeSyms = 19;
+constexpr int kPrecodeSyms = deflate::kNumCodeLenSyms;
 constexpr size_t kStoredMax = 65535;  // a stored block's LEN is 16 bits
-// The order in which the code-length code's lengths are sent (RFC 1951 3.2.7).
-constexpr std::array<uint8_t, kPrecodeSyms> kPrecodeOrder = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
-                                                             11, 4, 12, 3, 13, 2, 14, 1, 15};
-
-// Code lengths (at most max_bits) of a Huffman code for freq[0, n), n <= 288.
-// The code is always complete (Kraft sum exactly 1), since some inflaters
-// reject incomplete codes: with fewer than two symbols in use, an unused one
-// gets the second 1-bit codeword.
-void huffman_lengths(const uint32_t* freq, int n, int max_bits, uint8_t* len) {
-  std::array<uint64_t, 288> key;  // frequency above symbol, so sorting orders by both
-  int used = 0;
-  for (int s = 0; s < n; ++s) {
-    len[s] = 0;
-    if (freq[s]) key[static_cast<size_t>(used++)] = (uint64_t{freq[s]} << 16) | static_cast<uint64_t>(s);
-  }
-  if (used < 2) {
-    const int s = used ? static_cast<int>(key[0] & 0xffff) : 0;
-    len[s] = 1;
-    len[s == 0 ? 1 : 0] = 1;
-    return;
-  }
-  std::sort(key.begin(), key.begin() + used);
-  // Moffat & Katajainen's in-place minimum-redundancy code on the sorted
-  // weights: afterwards a[i] is the depth of the i-th least frequent symbol.
-  std::array<uint32_t, 288> a;
-  for (int i = 0; i < used; ++i) a[static_cast<size_t>(i)] = static_cast<uint32_t>(key[static_cast<size_t>(i)] >> 16);
-  {
-    const int m = used;
-    a[0] += a[1];
-    int root = 0, leaf = 2;
-    for (int next = 1; next < m - 1; ++next) {
-      if (leaf >= m || a[root] < a[leaf]) {
-        a[next] = a[root];
-        a[root++] = static_cast<uint32_t>(next);
-      } else {
-        a[next] = a[leaf++];
-      }
-      if (leaf >= m || (root < next && a[root] < a[leaf])) {
-        a[next] += a[root];
-        a[root++] = static_cast<uint32_t>(next);
-      } else {
-        a[next] += a[leaf++];
-      }
-    }
-    a[m - 2] = 0;
-    for (int next = m - 3; next >= 0; --next) a[next] = a[a[next]] + 1;
-    int avail = 1, used_nodes = 0, depth = 0, r = m - 2, next = m - 1;
-    while (avail > 0) {
-      while (r >= 0 && static_cast<int>(a[r]) == depth) {
-        ++used_nodes;
-        --r;
-      }
-      while (avail > used_nodes) {
-        a[next--] = static_cast<uint32_t>(depth);
-        --avail;
-      }
-      avail = 2 * used_nodes;
-      ++depth;
-      used_nodes = 0;
-    }
-  }
-  // Codes longer than max_bits are cut to max_bits and the Kraft sum
-  // restored by lengthening the longest codes that may still grow (the
-  // overflow repair zlib and miniz use); then the lengths go back to the
-  // symbols in frequency order, so the rarest get the longest.
-  std::array<int, 32> count{};
-  for (int i = 0; i < used; ++i) ++count[std::min<size_t>(a[static_cast<size_t>(i)], static_cast<size_t>(max_bits))];
-  uint32_t kraft = 0;
-  for (int l = 1; l <= max_bits; ++l) kraft += static_cast<uint32_t>(count[static_cast<size_t>(l)]) << (max_bits - l);
-  while (kraft > (1u << max_bits)) {
-    --count[static_cast<size_t>(max_bits)];
-    for (int l = max_bits - 1; l > 0; --l) {
-      if (count[static_cast<size_t>(l)]) {
-        --count[static_cast<size_t>(l)];
-        count[static_cast<size_t>(l + 1)] += 2;
-        break;
-      }
-    }
-    --kraft;
-  }
-  int k = 0;
-  for (int l = max_bits; l >= 1; --l)
-    for (int c = count[static_cast<size_t>(l)]; c > 0; --c)
-      len[key[static_cast<size_t>(k++)] & 0xffff] = static_cast<uint8_t>(l);
-}
-
-// Canonical codes (RFC 1951 3.2.2), bit-reversed: deflate sends a Huffman
-// code from its first bit, into a bit stream filled from the low end.
-void canonical_codes(const uint8_t* len, int n, uint16_t* code) {
-  std::array<uint32_t, kMaxBits + 2> count{}, next{};
-  for (int s = 0; s < n; ++s) ++count[len[s]];
-  count[0] = 0;
-  uint32_t c = 0;
-  for (int b = 1; b <= kMaxBits; ++b) {
-    c = (c + count[static_cast<size_t>(b - 1)]) << 1;
-    next[static_cast<size_t>(b)] = c;
-  }
-  for (int s = 0; s < n; ++s) {
-    const int l = len[s];
-    if (!l) continue;
-    uint32_t v = next[static_cast<size_t>(l)]++, r = 0;
-    for (int i = 0; i < l; ++i, v >>= 1) r = (r << 1) | (v & 1);
-    code[s] = static_cast<uint16_t>(r);
-  }
-}
 
 // Deflate's bit order: fields fill a 64-bit buffer from its low end. The
 // fast flush stores all 8 bytes and keeps the partial byte, so it needs 8
@@ -177,8 +78,6 @@ void histogram(const uint8_t* p, size_t n, uint32_t* freq) {
   for (int s = 0; s < 256; ++s) freq[s] = h[0][static_cast<size_t>(s)] + h[1][static_cast<size_t>(s)] + h[2][static_cast<size_t>(s)] + h[3][static_cast<size_t>(s)];
 }
 
-constexpr int extra_bits(int precode_sym) { return precode_sym == 16 ? 2 : precode_sym == 17 ? 3 : precode_sym == 18 ? 7 : 0; }
-
 // One block's dynamic Huffman code and everything needed to send it.
 struct BlockPlan {
   std::array<uint32_t, kLitSyms> freq;
@@ -194,50 +93,11 @@ struct BlockPlan {
   uint64_t bits = 0;  // the whole block
 };
 
-// Run-length codes the sequence of code lengths with the code-length
-// alphabet: 16 repeats the previous length 3-6 times, 17 and 18 give runs of
-// 3-10 and 11-138 zeros.
-void run_length_code(BlockPlan& p) {
-  const int total = kLitSyms + 2;
-  int n = 0;
-  auto emit = [&](int sym, int extra) {
-    p.item_sym[static_cast<size_t>(n)] = static_cast<uint8_t>(sym);
-    p.item_extra[static_cast<size_t>(n++)] = static_cast<uint8_t>(extra);
-  };
-  for (int i = 0; i < total;) {
-    const int v = p.len[static_cast<size_t>(i)];
-    int run = 1;
-    while (i + run < total && p.len[static_cast<size_t>(i + run)] == v) ++run;
-    i += run;
-    if (v == 0) {
-      while (run >= 11) {
-        const int k = std::min(run, 138);
-        emit(18, k - 11);
-        run -= k;
-      }
-      if (run >= 3) {
-        emit(17, run - 3);
-        run = 0;
-      }
-    } else {
-      emit(v, 0);
-      --run;
-      while (run >= 3) {
-        const int k = std::min(run, 6);
-        emit(16, k - 3);
-        run -= k;
-      }
-    }
-    for (; run > 0; --run) emit(v, 0);
-  }
-  p.n_items = n;
-}
-
 // Plans the Huffman block for src[0, n); p.bits is its exact size.
 void plan_block(const uint8_t* src, size_t n, BlockPlan& p) {
   histogram(src, n, p.freq.data());
   p.freq[kEndOfBlock] = 1;
-  huffman_lengths(p.freq.data(), kLitSyms, kMaxBits, p.len.data());
+  huffman_code_lengths(p.freq.data(), kLitSyms, kMaxCodeBits, p.len.data());
   // No matches, so no distance code is used; two 1-bit codes keep it
   // complete, as libdeflate does, for inflaters that reject empty ones.
   p.len[kLitSyms] = p.len[kLitSyms + 1] = 1;
@@ -252,19 +112,19 @@ void plan_block(const uint8_t* src, size_t n, BlockPlan& p) {
   }
   data_bits += p.len[kEndOfBlock];
 
-  run_length_code(p);
+  p.n_items = deflate::run_length_code_lengths(p.len.data(), kLitSyms + 2, p.item_sym.data(), p.item_extra.data());
   std::array<uint32_t, kPrecodeSyms> pre_freq{};
   for (int i = 0; i < p.n_items; ++i) ++pre_freq[p.item_sym[static_cast<size_t>(i)]];
-  huffman_lengths(pre_freq.data(), kPrecodeSyms, kPrecodeMaxBits, p.pre_len.data());
+  huffman_code_lengths(pre_freq.data(), kPrecodeSyms, kMaxCodeLenBits, p.pre_len.data());
   p.pre_code.fill(0);
   canonical_codes(p.pre_len.data(), kPrecodeSyms, p.pre_code.data());
   p.n_pre = kPrecodeSyms;
-  while (p.n_pre > 4 && p.pre_len[kPrecodeOrder[static_cast<size_t>(p.n_pre - 1)]] == 0) --p.n_pre;
+  while (p.n_pre > 4 && p.pre_len[kCodeLenOrder[static_cast<size_t>(p.n_pre - 1)]] == 0) --p.n_pre;
 
   uint64_t header_bits = 3 + 5 + 5 + 4 + 3 * static_cast<uint64_t>(p.n_pre);
   for (int i = 0; i < p.n_items; ++i) {
     const int s = p.item_sym[static_cast<size_t>(i)];
-    header_bits += p.pre_len[static_cast<size_t>(s)] + static_cast<uint64_t>(extra_bits(s));
+    header_bits += p.pre_len[static_cast<size_t>(s)] + static_cast<uint64_t>(code_len_extra_bits(s));
   }
   p.bits = header_bits + data_bits;
 }
@@ -309,13 +169,13 @@ void write_header(BitWriter& w, const BlockPlan& p, bool final_block) {
   w.put(static_cast<uint64_t>(p.n_pre - 4), 4);
   w.flush_exact();
   for (int i = 0; i < p.n_pre; ++i) {
-    w.put(p.pre_len[kPrecodeOrder[static_cast<size_t>(i)]], 3);
+    w.put(p.pre_len[kCodeLenOrder[static_cast<size_t>(i)]], 3);
     w.flush_exact();
   }
   for (int i = 0; i < p.n_items; ++i) {
     const int s = p.item_sym[static_cast<size_t>(i)];
     w.put(p.pre_code[static_cast<size_t>(s)], p.pre_len[static_cast<size_t>(s)]);
-    w.put(p.item_extra[static_cast<size_t>(i)], static_cast<unsigned>(extra_bits(s)));
+    w.put(p.item_extra[static_cast<size_t>(i)], static_cast<unsigned>(code_len_extra_bits(s)));
     w.flush_exact();
   }
 }

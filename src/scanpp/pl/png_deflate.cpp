@@ -11,6 +11,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/io/deflate_codes.hpp"
 
 namespace scanpp::pl {
 
@@ -22,11 +23,14 @@ namespace {
 // header of ~60-100 bytes.
 constexpr size_t kStripBytes = size_t{256} << 10;
 
-constexpr int kMaxCodeBits = 15;
-constexpr int kMaxCodeLenBits = 7;
+using io::deflate::canonical_codes;
+using io::deflate::code_len_extra_bits;
+using io::deflate::kCodeLenOrder;
+using io::deflate::kMaxCodeBits;
+using io::deflate::kMaxCodeLenBits;
 constexpr int kNumLitLen = 286;
 constexpr int kNumDist = 30;
-constexpr int kNumCodeLen = 19;
+constexpr int kNumCodeLen = io::deflate::kNumCodeLenSyms;
 constexpr int kMinMatch = 3, kMaxMatch = 258;
 
 constexpr uint16_t kLengthBase[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
@@ -37,7 +41,6 @@ constexpr uint16_t kDistBase[30] = {1,    2,    3,    4,    5,    7,     9,     
                                     33,   49,   65,   97,   129,  193,   257,   385,   513, 769,
                                     1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
 constexpr uint8_t kDistExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
-constexpr uint8_t kCodeLenOrder[kNumCodeLen] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
 
 // Length 3..258 -> index into kLengthBase (symbol 257 + index).
 struct LengthSlots {
@@ -106,78 +109,6 @@ inline size_t match_length(const unsigned char* p, const unsigned char* q, size_
   return n;
 }
 
-// Code lengths (at most max_bits) of a Huffman code for `freq`; symbols of
-// zero frequency get length 0. Needs at least two used symbols.
-void huffman_lengths(const uint32_t* freq, int n, int max_bits, uint8_t* lens) {
-  std::array<uint16_t, kNumLitLen> order{};  // used symbols, by ascending frequency then symbol
-  int m = 0;
-  for (int s = 0; s < n; ++s) {
-    lens[s] = 0;
-    if (freq[s] != 0) order[static_cast<size_t>(m++)] = static_cast<uint16_t>(s);
-  }
-  std::sort(order.begin(), order.begin() + m,
-            [&](uint16_t a, uint16_t b) { return freq[a] != freq[b] ? freq[a] < freq[b] : a < b; });
-  // Two-queue Huffman construction: leaves in order, internal nodes are
-  // created with non-decreasing weights so the second queue stays sorted.
-  std::array<uint64_t, 2 * kNumLitLen> weight{};
-  std::array<int, 2 * kNumLitLen> parent{};
-  for (int i = 0; i < m; ++i) weight[static_cast<size_t>(i)] = freq[order[static_cast<size_t>(i)]];
-  int leaf = 0, inner = m, next = m;
-  const auto take = [&] {
-    if (leaf < m && (inner >= next || weight[static_cast<size_t>(leaf)] <= weight[static_cast<size_t>(inner)])) return leaf++;
-    return inner++;
-  };
-  while (next < 2 * m - 1) {
-    const int a = take(), b = take();
-    weight[static_cast<size_t>(next)] = weight[static_cast<size_t>(a)] + weight[static_cast<size_t>(b)];
-    parent[static_cast<size_t>(a)] = parent[static_cast<size_t>(b)] = next;
-    ++next;
-  }
-  std::array<int, 2 * kNumLitLen> depth{};
-  const int root = 2 * m - 2;
-  depth[static_cast<size_t>(root)] = 0;
-  for (int v = root - 1; v >= 0; --v) depth[static_cast<size_t>(v)] = depth[static_cast<size_t>(parent[static_cast<size_t>(v)])] + 1;
-  // Limit the depth: clamp, then restore Kraft's equality by moving one
-  // code from the deepest level below a shallower one per step.
-  std::array<int, 64> count{};
-  for (int i = 0; i < m; ++i) ++count[static_cast<size_t>(std::min(depth[static_cast<size_t>(i)], max_bits))];
-  uint64_t total = 0;
-  for (int l = 1; l <= max_bits; ++l) total += static_cast<uint64_t>(count[static_cast<size_t>(l)]) << (max_bits - l);
-  while (total > (uint64_t{1} << max_bits)) {
-    --count[static_cast<size_t>(max_bits)];
-    for (int l = max_bits - 1; l > 0; --l)
-      if (count[static_cast<size_t>(l)] != 0) {
-        --count[static_cast<size_t>(l)];
-        count[static_cast<size_t>(l + 1)] += 2;
-        break;
-      }
-    --total;
-  }
-  // Rarest symbols get the longest codes.
-  int i = 0;
-  for (int l = max_bits; l >= 1; --l)
-    for (int k = 0; k < count[static_cast<size_t>(l)]; ++k) lens[order[static_cast<size_t>(i++)]] = static_cast<uint8_t>(l);
-}
-
-// Canonical codes for `lens`, bit-reversed for an LSB-first bit writer.
-void canonical_codes(const uint8_t* lens, int n, uint16_t* codes) {
-  std::array<uint16_t, kMaxCodeBits + 2> count{}, next{};
-  for (int s = 0; s < n; ++s) ++count[lens[s]];
-  count[0] = 0;
-  uint16_t code = 0;
-  for (int l = 1; l <= kMaxCodeBits; ++l) {
-    code = static_cast<uint16_t>((code + count[static_cast<size_t>(l - 1)]) << 1);
-    next[static_cast<size_t>(l)] = code;
-  }
-  for (int s = 0; s < n; ++s) {
-    const int l = lens[s];
-    if (l == 0) continue;
-    uint32_t c = next[static_cast<size_t>(l)]++, r = 0;
-    for (int b = 0; b < l; ++b) r |= ((c >> b) & 1u) << (l - 1 - b);
-    codes[s] = static_cast<uint16_t>(r);
-  }
-}
-
 // At least two used symbols, so every code is complete (zlib's inflate
 // rejects incomplete codes other than a lone one-bit code).
 void ensure_two(uint32_t* freq, int n) {
@@ -235,38 +166,6 @@ class BitWriter {
   uint64_t acc_ = 0;
   int n_ = 0;
 };
-
-// Run-length coding of the code lengths (symbols 16, 17, 18) into `rle`
-// (symbol, extra bits value) pairs.
-void rle_code_lengths(const uint8_t* lens, int n, std::vector<std::pair<uint8_t, uint8_t>>& rle) {
-  rle.clear();
-  for (int i = 0; i < n;) {
-    const uint8_t l = lens[i];
-    int run = 1;
-    while (i + run < n && lens[i + run] == l) ++run;
-    i += run;
-    if (l == 0) {
-      while (run >= 11) {
-        const int r = std::min(run, 138);
-        rle.emplace_back(18, static_cast<uint8_t>(r - 11));
-        run -= r;
-      }
-      if (run >= 3) {
-        rle.emplace_back(17, static_cast<uint8_t>(run - 3));
-        run = 0;
-      }
-    } else {
-      rle.emplace_back(l, 0);
-      --run;
-      while (run >= 3) {
-        const int r = std::min(run, 6);
-        rle.emplace_back(16, static_cast<uint8_t>(r - 3));
-        run -= r;
-      }
-    }
-    for (; run > 0; --run) rle.emplace_back(l, 0);
-  }
-}
 
 // Compresses raw[begin, end) (whole scanlines; earlier bytes are the
 // decoder's history) into `out` as non-final blocks ending on a byte boundary.
@@ -329,8 +228,8 @@ void compress_strip(const unsigned char* raw, size_t begin, size_t end, size_t r
   ensure_two(dist_freq.data(), kNumDist);
 
   std::array<uint8_t, kNumLitLen + kNumDist> lens{};
-  huffman_lengths(lit_freq.data(), kNumLitLen, kMaxCodeBits, lens.data());
-  huffman_lengths(dist_freq.data(), kNumDist, kMaxCodeBits, lens.data() + kNumLitLen);
+  io::deflate::huffman_code_lengths(lit_freq.data(), kNumLitLen, kMaxCodeBits, lens.data());
+  io::deflate::huffman_code_lengths(dist_freq.data(), kNumDist, kMaxCodeBits, lens.data() + kNumLitLen);
   int hlit = kNumLitLen, hdist = kNumDist;
   while (hlit > 257 && lens[static_cast<size_t>(hlit - 1)] == 0) --hlit;
   while (hdist > 1 && lens[static_cast<size_t>(kNumLitLen + hdist - 1)] == 0) --hdist;
@@ -338,20 +237,21 @@ void compress_strip(const unsigned char* raw, size_t begin, size_t end, size_t r
   std::array<uint8_t, kNumLitLen + kNumDist> seq{};
   std::copy_n(lens.begin(), hlit, seq.begin());
   std::copy_n(lens.begin() + kNumLitLen, hdist, seq.begin() + hlit);
-  thread_local std::vector<std::pair<uint8_t, uint8_t>> rle;
-  rle_code_lengths(seq.data(), hlit + hdist, rle);
+  std::array<uint8_t, kNumLitLen + kNumDist> rle_sym{}, rle_extra{};
+  const int n_rle = io::deflate::run_length_code_lengths(seq.data(), hlit + hdist, rle_sym.data(), rle_extra.data());
   std::array<uint32_t, kNumCodeLen> cl_freq{};
-  for (const auto& [s, e] : rle) ++cl_freq[s];
+  for (int r = 0; r < n_rle; ++r) ++cl_freq[rle_sym[static_cast<size_t>(r)]];
   ensure_two(cl_freq.data(), kNumCodeLen);
   std::array<uint8_t, kNumCodeLen> cl_lens{};
-  huffman_lengths(cl_freq.data(), kNumCodeLen, kMaxCodeLenBits, cl_lens.data());
+  io::deflate::huffman_code_lengths(cl_freq.data(), kNumCodeLen, kMaxCodeLenBits, cl_lens.data());
   int hclen = kNumCodeLen;
   while (hclen > 4 && cl_lens[kCodeLenOrder[hclen - 1]] == 0) --hclen;
 
   // Exact size of the dynamic block, to fall back to stored blocks when
   // the strip does not compress (photographic content).
   uint64_t bits = 3 + 5 + 5 + 4 + 3 * static_cast<uint64_t>(hclen);
-  for (const auto& [s, e] : rle) bits += cl_lens[s] + (s == 16 ? 2 : s == 17 ? 3 : s == 18 ? 7 : 0);
+  for (int r = 0; r < n_rle; ++r)
+    bits += cl_lens[rle_sym[static_cast<size_t>(r)]] + static_cast<uint64_t>(code_len_extra_bits(rle_sym[static_cast<size_t>(r)]));
   for (int s = 0; s < kNumLitLen; ++s)
     bits += static_cast<uint64_t>(lit_freq[static_cast<size_t>(s)]) *
             (lens[static_cast<size_t>(s)] + (s > 256 ? kLengthExtra[s - 257] : 0));
@@ -390,9 +290,10 @@ void compress_strip(const unsigned char* raw, size_t begin, size_t end, size_t r
   w.put(static_cast<uint32_t>(hdist - 1), 5);
   w.put(static_cast<uint32_t>(hclen - 4), 4);
   for (int i = 0; i < hclen; ++i) w.put(cl_lens[kCodeLenOrder[i]], 3);
-  for (const auto& [s, e] : rle) {
-    w.put(cl_codes[s], cl_lens[s]);
-    if (s >= 16) w.put(e, s == 16 ? 2 : s == 17 ? 3 : 7);
+  for (int r = 0; r < n_rle; ++r) {
+    const uint8_t sym = rle_sym[static_cast<size_t>(r)];
+    w.put(cl_codes[sym], cl_lens[sym]);
+    if (sym >= 16) w.put(rle_extra[static_cast<size_t>(r)], code_len_extra_bits(sym));
   }
   // The two common distances' codes with their extra bits, fixed for the strip.
   const size_t common[2] = {bpp, row_bytes};
