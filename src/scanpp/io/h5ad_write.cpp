@@ -67,18 +67,17 @@ void check_key(const std::string& key) {
     throw ValueError("cannot write key '" + key + "': keys must be non-empty and contain no '/'");
 }
 
-void write_array_elem(hid_t parent, const std::string& name, const Array& a, const WriteH5adOptions& opt) {
+void write_array_elem(hid_t parent, const std::string& name, const Array& a, const WriteH5adOptions& opt,
+                      std::shared_ptr<const void> keep = {}) {
   write_numeric(parent, name, a.dtype(), a.shape(), a.raw(),
                 a.is_scalar() ? h5::WriteOptions{} : array_opts(opt, a.dtype()),
-                a.is_scalar() ? "numeric-scalar" : "array");
+                a.is_scalar() ? "numeric-scalar" : "array", std::move(keep));
 }
 
 // The same for an array made for the write, which the pipeline then owns.
 void write_temp_array_elem(hid_t parent, const std::string& name, Array&& a, const WriteH5adOptions& opt) {
   auto owned = std::make_shared<const Array>(std::move(a));
-  write_numeric(parent, name, owned->dtype(), owned->shape(), owned->raw(),
-                owned->is_scalar() ? h5::WriteOptions{} : array_opts(opt, owned->dtype()),
-                owned->is_scalar() ? "numeric-scalar" : "array", owned);
+  write_array_elem(parent, name, *owned, opt, owned);
 }
 
 void write_strings_elem(hid_t parent, const std::string& name, const std::vector<std::string>& v,

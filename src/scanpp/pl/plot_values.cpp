@@ -109,6 +109,25 @@ std::vector<double> matrix_column(const Element& X, int64_t j) {
 
 bool default_use_raw(const AnnData& ad, const std::string& layer) { return layer.empty() && ad.raw.has_value(); }
 
+namespace {
+
+// The matrix gene values come from: raw.X, a layer, or X.
+const Element& expression_matrix(const AnnData& ad, bool use_raw, const std::string& layer) {
+  if (use_raw) {
+    if (!ad.raw->X) throw ValueError("raw has no X");
+    return *ad.raw->X;
+  }
+  if (!layer.empty()) {
+    auto l = ad.layers.find(layer);
+    if (l == ad.layers.end()) throw KeyError("no layer '" + layer + "'");
+    return l->second;
+  }
+  if (!ad.X) throw ValueError("the AnnData has no X");
+  return *ad.X;
+}
+
+}  // namespace
+
 std::vector<double> gene_values(const AnnData& ad, const std::string& gene, bool use_raw, const std::string& layer) {
   if (use_raw && !layer.empty()) throw ValueError("cannot use both a layer and the raw representation");
   if (use_raw && !ad.raw) throw ValueError("use_raw is true but the AnnData has no raw");
@@ -117,34 +136,21 @@ std::vector<double> gene_values(const AnnData& ad, const std::string& gene, bool
   const auto it = std::find(names.begin(), names.end(), gene);
   if (it == names.end())
     throw KeyError("'" + gene + "' is neither an obs column nor a gene in " + (use_raw ? "raw.var_names" : "var_names"));
-  const int64_t j = it - names.begin();
-  if (use_raw) {
-    if (!ad.raw->X) throw ValueError("raw has no X");
-    return matrix_column(*ad.raw->X, j);
-  }
-  if (!layer.empty()) {
-    auto l = ad.layers.find(layer);
-    if (l == ad.layers.end()) throw KeyError("no layer '" + layer + "'");
-    return matrix_column(l->second, j);
-  }
-  if (!ad.X) throw ValueError("the AnnData has no X");
-  return matrix_column(*ad.X, j);
+  return matrix_column(expression_matrix(ad, use_raw, layer), it - names.begin());
 }
 
 std::vector<std::optional<std::vector<double>>> gene_values_prefetch(const AnnData& ad,
                                                                      const std::vector<std::string>& keys,
                                                                      bool use_raw, const std::string& layer) {
   std::vector<std::optional<std::vector<double>>> out(keys.size());
-  if (use_raw && !layer.empty()) return out;
+  // What gene_values would refuse is left to it, key by key, with its errors.
+  if ((use_raw && !layer.empty()) || (use_raw && !ad.raw)) return out;
   const Element* m = nullptr;
-  if (use_raw) {
-    if (ad.raw && ad.raw->X) m = &*ad.raw->X;
-  } else if (!layer.empty()) {
-    if (auto l = ad.layers.find(layer); l != ad.layers.end()) m = &l->second;
-  } else if (ad.X) {
-    m = &*ad.X;
+  try {
+    m = &expression_matrix(ad, use_raw, layer);
+  } catch (const Error&) {
+    return out;
   }
-  if (m == nullptr) return out;
   const auto& names = use_raw ? ad.raw->var.index() : ad.var.index();
   std::vector<int64_t> cols;
   std::vector<size_t> which;
