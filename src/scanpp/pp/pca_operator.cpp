@@ -38,7 +38,6 @@ Eigen::MatrixXd CenteredOperator::scatter_p() const {
     cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, static_cast<int>(p_), static_cast<int>(rows), 1.0,
                 Xb.data(), static_cast<int>(p_), 1.0, S.data(), static_cast<int>(p_));
   });
-  S.triangularView<Eigen::StrictlyUpper>() = S.transpose();
   return S;
 }
 
@@ -109,7 +108,6 @@ Eigen::MatrixXd CenteredOperator::scatter_n() const {
   Eigen::MatrixXd G = Eigen::MatrixXd::Zero(n_, n_);
   cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, static_cast<int>(n_), static_cast<int>(p_), 1.0, Xc.data(),
               static_cast<int>(p_), 0.0, G.data(), static_cast<int>(n_));
-  G.triangularView<Eigen::StrictlyUpper>() = G.transpose();
   return G;
 }
 

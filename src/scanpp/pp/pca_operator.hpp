@@ -51,10 +51,13 @@ class CenteredOperator {
   // Rows [r0, r1) of X (not centred) as a dense row-major double block.
   virtual void dense_rows(int64_t r0, int64_t r1, RowMatrix& out) const = 0;
 
+  // The scatter matrices below are symmetric and returned as their lower
+  // triangle, the strict upper one left zero: their users (Eigen's
+  // self-adjoint solver, PackedScatter) read only the lower one.
   // The scatter matrix Xcᵀ·Xc (p × p), built from dense row blocks.
   Eigen::MatrixXd scatter_p() const;
-  // Its lower triangle only (the rest is zero), each row block's products
-  // rounded to and summed in float32, the blocks and the diagonal in double.
+  // The same with each row block's products rounded to and summed in
+  // float32, the blocks and the diagonal in double.
   Eigen::MatrixXd scatter_p_lower_f32() const;
   // The Gram matrix Xc·Xcᵀ (n × n); needs Xc dense in memory (n × p doubles).
   Eigen::MatrixXd scatter_n() const;
