@@ -24,6 +24,20 @@
 
 namespace scanpp::h5 {
 
+// One per level: the chunk probe runs at level 4 beside the level asked.
+libdeflate_compressor* thread_compressor(int level) {
+  struct Free {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  thread_local std::array<std::unique_ptr<libdeflate_compressor, Free>, 10> c;
+  auto& slot = c[static_cast<size_t>(level)];
+  if (!slot) {
+    slot.reset(libdeflate_alloc_compressor(level));
+    if (!slot) throw std::bad_alloc();
+  }
+  return slot.get();
+}
+
 namespace {
 
 // Compressed chunks held between compressing (in parallel) and writing
@@ -177,24 +191,11 @@ void shuffle_bytes(const std::byte* in, std::byte* out, size_t n, size_t s) {
   std::memcpy(out + count * s, in + count * s, n - count * s);
 }
 
-struct CompressorFree {
-  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
-};
 struct DecompressorFree {
   void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
 };
 
-// One (de)compressor per thread (and level: the probe runs at level 4 beside
-// the level asked), kept for the life of the thread.
-libdeflate_compressor* compressor(int level) {
-  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorFree>, 10> c;
-  auto& slot = c[static_cast<size_t>(level)];
-  if (!slot) {
-    slot.reset(libdeflate_alloc_compressor(level));
-    if (!slot) throw std::bad_alloc();
-  }
-  return slot.get();
-}
+// One decompressor per thread, kept for the life of the thread.
 libdeflate_decompressor* decompressor() {
   thread_local std::unique_ptr<libdeflate_decompressor, DecompressorFree> d;
   if (!d) {
@@ -308,7 +309,7 @@ constexpr int kProbeLevel = 4;
 
 bool huffman_suffices(const std::byte* src, size_t n, int level) {
   if (level == 0 || n < kProbeMinChunk) return false;
-  libdeflate_compressor* c = compressor(kProbeLevel);
+  libdeflate_compressor* c = thread_compressor(kProbeLevel);
   const size_t cap = libdeflate_zlib_compress_bound(c, kProbeSlice);
   std::byte* tmp = scratch(1).reserve(cap);
   size_t lz = 0, huff = 0;
@@ -330,7 +331,7 @@ bool huffman_suffices(const std::byte* src, size_t n, int level) {
 uint32_t compress_chunk(const std::byte* src, size_t n, int level, int deflate_index, Buffer& o) {
   std::byte* dst = o.reserve(n);
   if (huffman_suffices(src, n, level)) o.size = io::huffman_zlib_compress(src, n, dst, n);
-  else o.size = libdeflate_zlib_compress(compressor(level), src, n, dst, n);
+  else o.size = libdeflate_zlib_compress(thread_compressor(level), src, n, dst, n);
   if (o.size != 0) return 0;
   std::memcpy(dst, src, n);
   o.size = n;

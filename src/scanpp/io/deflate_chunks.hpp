@@ -14,7 +14,13 @@
 
 #include "scanpp/io/hdf5.hpp"
 
+struct libdeflate_compressor;
+
 namespace scanpp::h5 {
+
+// This thread's libdeflate compressor at `level` (0-9), made on first use
+// and kept for the thread's life. Throws std::bad_alloc.
+libdeflate_compressor* thread_compressor(int level);
 
 // Fills the whole of `dset` from `data` (row-major, laid out exactly as the
 // dataset's type, `elem_size` bytes per element). `dset` must be chunked with

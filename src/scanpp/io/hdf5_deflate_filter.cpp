@@ -4,8 +4,9 @@
 #include <hdf5.h>
 #include <libdeflate.h>
 
-#include <array>
-#include <memory>
+#include <new>
+
+#include "scanpp/io/deflate_chunks.hpp"
 
 namespace scanpp::h5 {
 
@@ -15,17 +16,6 @@ namespace {
 // as before: reads do not change).
 H5Z_func_t g_hdf5_deflate = nullptr;
 
-struct CompressorFree {
-  void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
-};
-
-libdeflate_compressor* compressor(int level) {
-  thread_local std::array<std::unique_ptr<libdeflate_compressor, CompressorFree>, 10> c;
-  auto& slot = c[static_cast<size_t>(level)];
-  if (!slot) slot.reset(libdeflate_alloc_compressor(level));
-  return slot.get();
-}
-
 // The H5Z_func_t contract: on compression, replace *buf (allocated by HDF5)
 // with a new buffer of *buf_size bytes holding the result and return its
 // length; 0 reports failure (for an optional filter, as deflate is, HDF5
@@ -34,8 +24,12 @@ size_t libdeflate_filter(unsigned flags, size_t cd_nelmts, const unsigned cd_val
                          size_t* buf_size, void** buf) {
   if (flags & H5Z_FLAG_REVERSE) return g_hdf5_deflate(flags, cd_nelmts, cd_values, nbytes, buf_size, buf);
   if (cd_nelmts != 1 || cd_values[0] > 9) return 0;
-  libdeflate_compressor* c = compressor(static_cast<int>(cd_values[0]));
-  if (!c) return 0;
+  libdeflate_compressor* c = nullptr;
+  try {  // nothing may be thrown through HDF5's C code
+    c = thread_compressor(static_cast<int>(cd_values[0]));
+  } catch (const std::bad_alloc&) {
+    return 0;
+  }
   const size_t cap = libdeflate_zlib_compress_bound(c, nbytes);
   void* out = H5allocate_memory(cap, false);
   if (!out) return 0;
