@@ -14,8 +14,14 @@
 //   (UMAP epochs, t-SNE and ForceAtlas2 iterations) ran several times slower
 //   (t-SNE 7 s instead of 1 s under load). Sleeping threads cost a few
 //   microseconds per region instead.
+// - OPENBLAS_THREAD_TIMEOUT=4: after each call OpenBLAS's worker threads
+//   poll for the next one with sched_yield for 2^28 cycles (~0.1 s) before
+//   they sleep. Between BLAS calls the cores belong to scanpp's own
+//   threads, and on 2 cores a polling worker took about a third of one
+//   (pp.pca spent a fifth of its CPU time in sched_yield). With 2^4 cycles
+//   the workers sleep at once; waking them costs a few microseconds a call.
 //
-// A user's own value of either variable is always respected.
+// A user's own value of any of them is always respected.
 namespace scanpp::app {
 
 // Returns only if no restart is needed (or it failed, which costs only speed).

@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/pp/pca_lanczos.hpp"
 #include "scanpp/pp/pca_operator.hpp"
 #include "scanpp/pp/pca_packed_scatter.hpp"
 
@@ -74,21 +75,6 @@ struct ScatterOp {
   }
 };
 
-// The scatter matrix S = Xcᵀ·Xc, formed once (pca_operator's scatter_p) and
-// kept as its upper triangle in float32 for the products, which still sum
-// in double (pca_packed_scatter.hpp).
-struct ScatterMatrixOp {
-  using Scalar = double;
-  const pca_detail::PackedScatter* S;
-  mutable int64_t calls = 0;
-  Eigen::Index rows() const { return S->size(); }
-  Eigen::Index cols() const { return S->size(); }
-  void perform_op(const double* x, double* y) const {
-    ++calls;
-    S->multiply(x, y);
-  }
-};
-
 // A truncated SVD of Xc: scores = U·S (n × k), V (p × k), s2 = S².
 struct Decomp {
   Eigen::MatrixXd scores, V;
@@ -132,15 +118,24 @@ Decomp dense_eigh(const CenteredOperator& A, int64_t k, bool cell_side) {
   return from_eigenpairs(A, cell_side, evals, evecs);
 }
 
+// ARPACK's (and scipy's svds') default subspace size.
+int64_t lanczos_ncv(int64_t d, int64_t k) { return std::min<int64_t>(d, std::max<int64_t>(2 * k + 1, 20)); }
+
+// The Lanczos start vector: uniform in (-1, 1), from the seed.
+Eigen::VectorXd start_vector(int64_t d, uint64_t seed) {
+  Eigen::VectorXd v0(d);
+  for (int64_t i = 0; i < d; ++i) v0[i] = 2.0 * uniform01(seed, static_cast<uint64_t>(i)) - 1.0;
+  return v0;
+}
+
 // The k leading eigenpairs of op by Spectra's implicitly restarted Lanczos,
 // with ARPACK's (and scipy's svds') default subspace size.
 template <class Op>
 void lanczos_eigs(Op& op, int64_t k, uint64_t seed, Eigen::VectorXd& evals, Eigen::MatrixXd& evecs) {
   const int64_t d = op.rows();
-  const int64_t ncv = std::min<int64_t>(d, std::max<int64_t>(2 * k + 1, 20));
+  const int64_t ncv = lanczos_ncv(d, k);
   Spectra::SymEigsSolver<Op> solver(op, k, ncv);
-  Eigen::VectorXd v0(d);
-  for (int64_t i = 0; i < d; ++i) v0[i] = 2.0 * uniform01(seed, static_cast<uint64_t>(i)) - 1.0;
+  const Eigen::VectorXd v0 = start_vector(d, seed);
   solver.init(v0.data());
   solver.compute(Spectra::SortRule::LargestAlge, 1000, 1e-10);
   if (solver.info() != Spectra::CompInfo::Successful)
@@ -169,11 +164,15 @@ Decomp lanczos(const CenteredOperator& A, int64_t k, bool cell_side, uint64_t se
 // BLAS-3 pass over X replaces the ~150-350 memory-bound passes of the
 // Lanczos products, which then read half of S in float32 instead of X.
 // float32 data (Scanpy's ARPACK runs in float32 too) forms S with float32
-// products (scatter_p_lower_f32), float64 data in double.
+// products (scatter_p_lower_f32), float64 data in double. The Lanczos run is
+// pca_lanczos's (Spectra's iteration, on all threads), same start vector.
 Decomp lanczos_on_scatter(const CenteredOperator& A, int64_t k, uint64_t seed, bool f32_products) {
   const pca_detail::PackedScatter S(f32_products ? A.scatter_p_lower_f32() : A.scatter_p());
-  ScatterMatrixOp op{&S};
-  return lanczos_decomp(op, A, k, false, seed);
+  const Eigen::VectorXd v0 = start_vector(S.size(), seed);
+  const pca_detail::ScatterEigs eig = pca_detail::packed_scatter_eigs(S, k, lanczos_ncv(S.size(), k), v0.data(), 1e-10);
+  Decomp dec = from_eigenpairs(A, false, eig.values, eig.vectors);
+  dec.n_ops = eig.products;
+  return dec;
 }
 
 // Forming S (n·p² flops at BLAS-3 speed, ~0.07 s for PBMC 3k's 2,638 x

@@ -63,22 +63,10 @@ Eigen::MatrixXd CenteredOperator::scatter_p_lower_f32() const {
     });
   };
   int64_t in_block = 0;  // rows summed into Sf since the last flush
-  RowMatrix Xb;
   for (int64_t r0 = 0; r0 < n_; r0 += kChunk) {
     const int64_t rows = std::min(kChunk, n_ - r0);
-    dense_rows(r0, r0 + rows, Xb);
-    subtract_mean(Xb);
     Xf.resize(static_cast<size_t>(rows) * static_cast<size_t>(p_));
-    parallel_blocks(p_, 256, [&](int64_t a, int64_t e) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const double* x = Xb.data() + r * p_;
-        float* xf = Xf.data() + r * p_;
-        for (int64_t j = a; j < e; ++j) {
-          diag[j] += x[j] * x[j];
-          xf[j] = static_cast<float>(x[j]);
-        }
-      }
-    });
+    centered_rows_f32(r0, r0 + rows, Xf.data(), diag.data());
     cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, static_cast<int>(p_), static_cast<int>(rows), 1.0f,
                 Xf.data(), static_cast<int>(p_), in_block == 0 ? 0.0f : 1.0f, Sf.data(), static_cast<int>(p_));
     in_block += rows;
@@ -89,6 +77,23 @@ Eigen::MatrixXd CenteredOperator::scatter_p_lower_f32() const {
   }
   S.diagonal() = diag;
   return S;
+}
+
+void CenteredOperator::centered_rows_f32(int64_t r0, int64_t r1, float* out, double* diag) const {
+  RowMatrix Xb;
+  dense_rows(r0, r1, Xb);
+  subtract_mean(Xb);
+  const int64_t rows = r1 - r0;
+  parallel_blocks(p_, 256, [&](int64_t a, int64_t e) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const double* x = Xb.data() + r * p_;
+      float* xf = out + r * p_;
+      for (int64_t j = a; j < e; ++j) {
+        diag[j] += x[j] * x[j];
+        xf[j] = static_cast<float>(x[j]);
+      }
+    }
+  });
 }
 
 void CenteredOperator::subtract_mean(RowMatrix& rows) const {
@@ -422,6 +427,23 @@ class DenseOperator final : public CenteredOperator {
     });
     out -= mean_ * U.colwise().sum();
     return out;
+  }
+
+  // The base class's three passes (widen, centre, round) in one, with the
+  // same operations on every value.
+  void centered_rows_f32(int64_t r0, int64_t r1, float* out, double* diag) const override {
+    const double* mu = mean_.data();
+    parallel_blocks(p_, 256, [&](int64_t a, int64_t e) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* x = X_ + r * p_;
+        float* xf = out + (r - r0) * p_;
+        for (int64_t j = a; j < e; ++j) {
+          const double c = static_cast<double>(x[j]) - mu[j];
+          diag[j] += c * c;
+          xf[j] = static_cast<float>(c);
+        }
+      }
+    });
   }
 
   void dense_rows(int64_t r0, int64_t r1, RowMatrix& out) const override {

@@ -63,6 +63,10 @@ class CenteredOperator {
   Eigen::MatrixXd scatter_n() const;
   // Subtracts mean() from each row of a block of p columns.
   void subtract_mean(RowMatrix& rows) const;
+  // Rows [r0, r1) of Xc, each value centred in double then rounded to
+  // float32, into out (row-major, p columns); each column's Σ xc² over them
+  // is added to diag in row order. Dense X does it in one pass over X.
+  virtual void centered_rows_f32(int64_t r0, int64_t r1, float* out, double* diag) const;
 
   // f(r0, rows, Xb) for consecutive chunks of at least min_rows rows of X
   // (not centred), each widened to double: the BLAS-3 products' loop.

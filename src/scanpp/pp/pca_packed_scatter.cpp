@@ -84,26 +84,31 @@ PackedScatter::PackedScatter(const Eigen::MatrixXd& S) : p_(S.rows()) {
 
 void PackedScatter::multiply(const double* v, double* out) const {
   std::copy(v, v + p_, v_.begin());
-  const auto nb = static_cast<int64_t>(bounds_.size()) - 1;
+  parallel_for(n_blocks(), [&](int64_t b) { multiply_block(b, v_.data()); }, 1);
+  parallel_blocks(p_, 256, [&](int64_t a, int64_t e) { gather_rows(a, e, out); });
+}
+
+void PackedScatter::multiply_block(int64_t b, const double* v) const {
   const auto kernel = kHasAvx512 ? row_avx512 : row_scalar;
-  parallel_for(nb, [&](int64_t b) {
-    const int64_t lo = bounds_[static_cast<size_t>(b)], hi = bounds_[static_cast<size_t>(b) + 1];
-    double* z = parts_.data() + b * width_;
-    std::fill(z + first(lo), z + width_, 0.0);
-    for (int64_t i = lo; i < hi; ++i) {
-      const int64_t f = first(i);
-      dots_[static_cast<size_t>(i)] = kernel(row(i), v_.data() + f, z + f, v_[static_cast<size_t>(i)], width_ - f);
-    }
-  }, 1);
-  // out_i = (U·v)_i + Σ_b (Uᵀ·v part b)_i in block order; block b has touched
-  // column i only if its first row starts at or before i.
-  parallel_blocks(p_, 256, [&](int64_t a, int64_t e) {
-    for (int64_t i = a; i < e; ++i) {
-      double s = dots_[static_cast<size_t>(i)];
-      for (int64_t b = 0; b < nb && first(bounds_[static_cast<size_t>(b)]) <= i; ++b) s += parts_[static_cast<size_t>(b * width_ + i)];
-      out[i] = s;
-    }
-  });
+  const int64_t lo = bounds_[static_cast<size_t>(b)], hi = bounds_[static_cast<size_t>(b) + 1];
+  double* z = parts_.data() + b * width_;
+  std::fill(z + first(lo), z + width_, 0.0);
+  for (int64_t i = lo; i < hi; ++i) {
+    const int64_t f = first(i);
+    dots_[static_cast<size_t>(i)] = kernel(row(i), v + f, z + f, v[i], width_ - f);
+  }
+}
+
+// out_i = (U·v)_i + Σ_b (Uᵀ·v part b)_i in block order; block b has touched
+// column i only if its first row starts at or before i.
+void PackedScatter::gather_rows(int64_t i0, int64_t i1, double* out) const {
+  const int64_t nb = n_blocks();
+  for (int64_t i = i0; i < i1; ++i) {
+    double s = dots_[static_cast<size_t>(i)];
+    for (int64_t b = 0; b < nb && first(bounds_[static_cast<size_t>(b)]) <= i; ++b)
+      s += parts_[static_cast<size_t>(b * width_ + i)];
+    out[i] = s;
+  }
 }
 
 }  // namespace scanpp::pp::pca_detail

@@ -26,6 +26,15 @@ class PackedScatter {
   // out = S·v (v and out of length p; they may not overlap).
   void multiply(const double* v, double* out) const;
 
+  // multiply() in two phases, for callers that run it inside their own
+  // parallel region: multiply_block(b, v) for every b < n_blocks() (any
+  // threads, disjoint b), then, after a barrier, gather_rows over ranges
+  // tiling [0, p). v has padded_size() entries, zero beyond p.
+  int64_t padded_size() const { return width_; }
+  int64_t n_blocks() const { return static_cast<int64_t>(bounds_.size()) - 1; }
+  void multiply_block(int64_t b, const double* v) const;
+  void gather_rows(int64_t i0, int64_t i1, double* out) const;
+
  private:
   // Row i holds columns [first(i), width_) of U: zeros left of the diagonal
   // (first(i) is i rounded down to a multiple of 16, so every row starts on
