@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
   run->add_option("-o,--output", run_out, "Write the result here at the end (.h5ad or .loom)");
   bool quiet = false;
   run->add_flag("-q,--quiet", quiet, "No progress lines");
+  bool in_order = false;
+  run->add_flag("--in-order", in_order,
+                "Run every step in its turn (by default a step such as tl.tsne may start earlier, beside steps that "
+                "neither change its input nor read its output; the results are the same)");
 
   // `scanpp pp NAME IN OUT key=value ...` runs one pipeline step on a file, so
   // every function has a subcommand with the same parameter checking.
@@ -195,6 +199,7 @@ int main(int argc, char** argv) {
       pipeline::RunOptions o;
       if (!run_out.empty()) o.output = run_out;
       o.verbose = !quiet;
+      o.run_ahead = !in_order;
       auto report = pipeline::run_file(run_path, o);
       std::cout << pipeline::format_report(report);
       return 0;

@@ -11,7 +11,10 @@
 #include <sstream>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/parallel.hpp"
 #include "scanpp/io/read.hpp"
+#include "scanpp/pipeline/ahead_plan.hpp"
+#include "scanpp/pipeline/ahead_runner.hpp"
 
 namespace scanpp::pipeline {
 
@@ -166,7 +169,28 @@ namespace {
 struct BoundStep {
   std::string name;
   StepFn fn;
+  AheadCandidate ahead;  // what ahead_plan needs to know of it
 };
+
+void collect_strings(const YAML::Node& n, std::vector<std::string>& out) {
+  if (!n) return;
+  if (n.IsScalar()) out.push_back(n.Scalar());
+  else if (n.IsSequence() || n.IsMap())
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      if (n.IsMap()) collect_strings(it->second, out);
+      else collect_strings(*it, out);
+    }
+}
+
+AheadCandidate candidate(const std::string& name, const YAML::Node& params, const StepFn& fn) {
+  AheadCandidate c;
+  c.name = name;
+  c.can_run_ahead = fn.target<AheadStep>() != nullptr;
+  if (params && params.IsMap() && params["key_added"] && params["key_added"].IsScalar())
+    c.key_added = params["key_added"].Scalar();
+  collect_strings(params, c.strings);
+  return c;
+}
 
 std::vector<BoundStep> bind_steps(const YAML::Node& root, const std::string& file) {
   if (!root || !root.IsSequence()) {
@@ -191,7 +215,8 @@ std::vector<BoundStep> bind_steps(const YAML::Node& root, const std::string& fil
       p.fail(e.what());
     }
     p.check_all_used();
-    steps.push_back({name, std::move(fn)});
+    AheadCandidate c = candidate(name, it->second, fn);
+    steps.push_back({name, std::move(fn), std::move(c)});
   }
   return steps;
 }
@@ -213,17 +238,36 @@ std::vector<StepReport> run_yaml(const std::string& text, const std::string& nam
     const AnnData& ad;
     ~ReleaseBacked() { release_backed(ad); }
   } release_backed_x{ad};
+  // Steps that run ahead of their turn (ahead_plan.hpp): starts_before[j]
+  // is the step started just before step j runs.
+  std::vector<AheadCandidate> candidates;
+  for (const auto& s : steps) candidates.push_back(s.ahead);
+  const std::vector<int> start_at = plan_ahead(candidates);
+  std::vector<int> starts_before(steps.size(), -1);
+  for (size_t i = 0; i < steps.size() && opt.run_ahead; ++i)
+    if (start_at[i] >= 0) starts_before[static_cast<size_t>(start_at[i])] = static_cast<int>(i);
+  AheadRunner ahead(num_threads());
   std::vector<StepReport> reports;
-  for (auto& s : steps) {
-    if (opt.verbose) std::cerr << "[scanpp] " << s.name << " ..." << std::flush;
+  for (size_t j = 0; j < steps.size(); ++j) {
+    auto& s = steps[j];
+    // HDF5 (a backed X) is not for two threads at once.
+    if (const int i = starts_before[j]; i >= 0 && !is_backed(ad) &&
+                                        ahead.start(*steps[static_cast<size_t>(i)].fn.target<AheadStep>(), i, ad)) {
+      if (opt.verbose) std::cerr << "[scanpp] " << steps[static_cast<size_t>(i)].name << " starts ahead of its turn\n";
+    }
+    const bool was_ahead = ahead.running() == static_cast<int>(j);
+    const std::string label = was_ahead ? s.name + " (ran ahead)" : s.name;
+    if (opt.verbose) std::cerr << "[scanpp] " << label << " ..." << std::flush;
     auto t0 = std::chrono::steady_clock::now();
     try {
-      s.fn(ad);
+      if (was_ahead) ahead.finish(ad);
+      else s.fn(ad);
     } catch (const Error& e) {
       if (opt.verbose) std::cerr << "\n";
       throw Error("step '" + s.name + "': " + e.what());
     }
-    StepReport r{s.name, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), rss_gib(),
+    ahead.poll();
+    StepReport r{label, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), rss_gib(),
                  peak_gib()};
     if (opt.verbose) std::fprintf(stderr, " %.3f s\n", r.seconds);
     reports.push_back(r);

@@ -64,6 +64,20 @@ using StepFn = std::function<void(AnnData&)>;
 // Reads and checks the parameters now; returns what the step will do.
 using StepFactory = std::function<StepFn(Params&)>;
 
+// A step that may run ahead of its turn, on a thread of its own beside the
+// steps before it, when none of those can change what it reads or read what
+// it writes (ahead_plan.hpp). start() reads its inputs from the state on the
+// pipeline's thread and returns the work; the work must not touch the state
+// and returns the step's writes, which the pipeline applies in the step's
+// turn. A factory returns one as its StepFn; called as a StepFn, it runs all
+// three at once.
+struct AheadStep {
+  using Commit = std::function<void(AnnData&)>;
+  using Work = std::function<Commit()>;
+  std::function<Work(const AnnData&)> start;
+  void operator()(AnnData& ad) const { start(ad)()(ad); }
+};
+
 // Registry of step names: built-in steps (read, write, annotate, raw,
 // set_uns, subset) and the pp./tl./datasets. steps.
 using StepTable = std::map<std::string, StepFactory>;
@@ -98,6 +112,7 @@ struct StepReport {
 struct RunOptions {
   std::optional<std::string> output;  // -o: write the result here at the end
   bool verbose = true;                // progress lines on stderr
+  bool run_ahead = true;              // steps may start ahead of their turn (ahead_plan.hpp)
 };
 
 // Parses and checks a pipeline file, then runs it. Returns per-step figures.

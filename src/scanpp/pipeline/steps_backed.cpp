@@ -188,20 +188,30 @@ void add_backed_steps(StepTable& t) {
     }
     factory = [orig = factory, step = name](Params& p) -> StepFn {
       StepFn mem = orig(p);
-      return [mem, step](AnnData& ad) {
-        // Steps that make a new AnnData (datasets.*) replace an on-disk X.
-        if (step.rfind("datasets.", 0) == 0) release_backed(ad);
-        if (!backed_of(ad)) return mem(ad);
+      // Steps that use only obsm/obsp/uns (neighbors on X_pca, umap, leiden,
+      // ...) run as they are on a backed X; f runs the step (or its start).
+      const auto on_backed = [step](auto&& f) {
         if (needs_x(step))
           throw ValueError(step + " needs X in memory, but X was read backed (read: {backed: r}); use read without "
                                   "backed, or write the streamed result and read that");
-        // Steps that use only obsm/obsp/uns (neighbors on X_pca, umap, leiden, ...) run as they are.
         try {
-          mem(ad);
+          return f();
         } catch (const Error& e) {
           throw ValueError(std::string(e.what()) + " (X was read backed and stays on disk: if " + step +
                            " needs X, use read without backed)");
         }
+      };
+      if (const AheadStep* ahead = mem.target<AheadStep>()) {  // stays one (the pipeline runs it ahead)
+        return AheadStep{[start = ahead->start, on_backed](const AnnData& ad) -> AheadStep::Work {
+          if (!backed_of(ad)) return start(ad);
+          return on_backed([&] { return start(ad); });
+        }};
+      }
+      return [mem, on_backed, step](AnnData& ad) {
+        // Steps that make a new AnnData (datasets.*) replace an on-disk X.
+        if (step.rfind("datasets.", 0) == 0) release_backed(ad);
+        if (!backed_of(ad)) return mem(ad);
+        on_backed([&] { mem(ad); });
       };
     };
   }

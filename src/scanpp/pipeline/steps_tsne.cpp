@@ -1,4 +1,6 @@
 // Pipeline steps: tl.tsne.
+#include <memory>
+
 #include "scanpp/core/error.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
 #include "scanpp/tl/tsne.hpp"
@@ -28,7 +30,14 @@ void add_tsne_steps(StepTable& t) {
       p.fail(e.what());
     }
     o.max_iter = p.get<int>("max_iter", o.max_iter);
-    return [o](AnnData& ad) { tl::tsne(ad, o); };
+    // Runs ahead: the embedding only reads its representation.
+    return AheadStep{[o](const AnnData& ad) -> AheadStep::Work {
+      Array X = tl::tsne_representation(ad, o);
+      return [o, X = std::move(X)]() -> AheadStep::Commit {
+        auto res = std::make_shared<tl::TsneLayoutResult>(tl::tsne_embedding(X, o));
+        return [o, res](AnnData& target) { tl::tsne_store(target, std::move(*res), o); };
+      };
+    }};
   };
 }
 

@@ -61,14 +61,17 @@ Element number(double v) {
 
 }  // namespace
 
-void tsne(AnnData& adata, const TsneOptions& opt) {
+Array tsne_representation(const AnnData& adata, const TsneOptions& opt) {
   if (opt.metric != "euclidean")
     throw ValueError("tsne: only metric='euclidean' is supported, got '" + opt.metric + "'");
-  const Array X = pp::choose_representation(adata, opt.use_rep, opt.n_pcs);
+  Array X = pp::choose_representation(adata, opt.use_rep, opt.n_pcs);
   if (X.rows() != adata.n_obs())
     throw ValueError("tsne: the representation has " + std::to_string(X.rows()) + " rows for " +
                      std::to_string(adata.n_obs()) + " cells");
-  TsneLayoutResult res = tsne_embedding(X, opt);
+  return X;
+}
+
+void tsne_store(AnnData& adata, TsneLayoutResult result, const TsneOptions& opt) {
   Dict params;
   params["perplexity"] = number(opt.perplexity);
   params["early_exaggeration"] = number(opt.early_exaggeration);
@@ -80,8 +83,12 @@ void tsne(AnnData& adata, const TsneOptions& opt) {
   entry["params"] = std::move(params);
   const std::string obsm_key = opt.key_added.value_or("X_tsne");
   const std::string uns_key = opt.key_added.value_or("tsne");
-  adata.obsm[obsm_key] = std::move(res.embedding);
+  adata.obsm[obsm_key] = std::move(result.embedding);
   adata.uns[uns_key] = std::move(entry);
+}
+
+void tsne(AnnData& adata, const TsneOptions& opt) {
+  tsne_store(adata, tsne_embedding(tsne_representation(adata, opt), opt), opt);
 }
 
 }  // namespace scanpp::tl

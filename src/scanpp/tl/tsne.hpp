@@ -113,5 +113,11 @@ TsneLayoutResult tsne_embedding(const Array& X, const TsneOptions& opt = {});
 // [, use_rep]}} as Scanpy 1.11 writes them (integers when the values are
 // whole, as Python's defaults are). metric other than euclidean: ValueError.
 void tsne(AnnData& adata, const TsneOptions& opt = {});
+// tl.tsne in its two halves, for callers that compute the embedding
+// elsewhere (scanpp run's steps ahead of their turn): the representation
+// tsne() embeds (a copy; errors as tsne()'s), and what tsne() writes given
+// tsne_embedding's result.
+Array tsne_representation(const AnnData& adata, const TsneOptions& opt = {});
+void tsne_store(AnnData& adata, TsneLayoutResult result, const TsneOptions& opt = {});
 
 }  // namespace scanpp::tl

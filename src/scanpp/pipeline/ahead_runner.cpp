@@ -1,0 +1,65 @@
+#include "scanpp/pipeline/ahead_runner.hpp"
+
+#include <utility>
+
+#include "scanpp/core/parallel.hpp"
+
+namespace scanpp::pipeline {
+
+AheadRunner::~AheadRunner() {
+  join();
+  if (shared_) set_num_threads(threads_);
+}
+
+void AheadRunner::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+bool AheadRunner::start(const AheadStep& step, int index, const AnnData& ad) {
+  if (threads_ < 2 || index_ >= 0) return false;
+  AheadStep::Work work;
+  try {
+    work = step.start(ad);
+  } catch (...) {
+    return false;
+  }
+  const int own = threads_ / 2;
+  index_ = index;
+  done_.store(false);
+  commit_ = nullptr;
+  error_ = nullptr;
+  set_num_threads(threads_ - own);
+  shared_ = true;
+  thread_ = std::thread([this, own, work = std::move(work)] {
+    set_num_threads(own);  // this thread's own OpenMP setting
+    try {
+      commit_ = work();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+    done_.store(true, std::memory_order_release);
+  });
+  return true;
+}
+
+void AheadRunner::poll() {
+  if (shared_ && done_.load(std::memory_order_acquire)) {
+    set_num_threads(threads_);
+    shared_ = false;
+  }
+}
+
+void AheadRunner::finish(AnnData& ad) {
+  join();
+  index_ = -1;
+  if (shared_) {
+    set_num_threads(threads_);
+    shared_ = false;
+  }
+  AheadStep::Commit commit = std::move(commit_);
+  commit_ = nullptr;
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  commit(ad);
+}
+
+}  // namespace scanpp::pipeline

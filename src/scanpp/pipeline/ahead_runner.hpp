@@ -1,0 +1,48 @@
+#pragma once
+// Runs one AheadStep (pipeline.hpp) on a thread of its own while the
+// pipeline goes on with the steps before it (ahead_plan.hpp decides which).
+// The cores are shared: the step gets half of scanpp's threads, the pipeline
+// the rest, and the pipeline takes them all back as soon as the step's work
+// is done. Every step's result is independent of its thread count, so the
+// outputs are those of running in turn.
+#include <atomic>
+#include <exception>
+#include <thread>
+
+#include "scanpp/core/anndata.hpp"
+#include "scanpp/pipeline/pipeline.hpp"
+
+namespace scanpp::pipeline {
+
+class AheadRunner {
+ public:
+  // threads: scanpp's thread count for the pipeline.
+  explicit AheadRunner(int threads) : threads_(threads) {}
+  ~AheadRunner();  // waits for a step still running
+  AheadRunner(const AheadRunner&) = delete;
+  AheadRunner& operator=(const AheadRunner&) = delete;
+
+  // Starts step `index` now, reading its inputs from ad. False, with nothing
+  // started, when there is one thread only, a step already runs, or its
+  // start threw (the step then runs in its turn, where the error shows).
+  bool start(const AheadStep& step, int index, const AnnData& ad);
+  // The index of the step running ahead, or -1.
+  int running() const { return index_; }
+  // In the step's turn: waits for its work, gives the pipeline all threads
+  // and applies the step's writes to ad; rethrows what the work threw.
+  void finish(AnnData& ad);
+  // Between steps: all threads back to the pipeline once the work is done.
+  void poll();
+
+ private:
+  void join();
+  int threads_;
+  int index_ = -1;
+  bool shared_ = false;  // the pipeline runs on fewer threads
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  AheadStep::Commit commit_;
+  std::exception_ptr error_;
+};
+
+}  // namespace scanpp::pipeline
