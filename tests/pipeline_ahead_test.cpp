@@ -8,8 +8,15 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/core/thread_budget.hpp"
+#include "scanpp/tl/tsne.hpp"
 #include "scanpp/pipeline/ahead_plan.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
 
@@ -138,4 +145,36 @@ TEST(PipelineAhead, ErrorsAreTheStepsOwn) {
     EXPECT_NE(what.find("X_nothing"), std::string::npos) << what;
   }
   set_num_threads(before);
+}
+
+TEST(PipelineAhead, TsneFollowsItsThreadBudgetWithTheSameBits) {
+  // 600 points in 8 dimensions, four clusters.
+  std::mt19937 gen(5);
+  std::normal_distribution<float> d;
+  Array X(DType::Float32, {600, 8});
+  auto x = X.as<float>();
+  for (int64_t i = 0; i < 600; ++i)
+    for (int64_t j = 0; j < 8; ++j) x[static_cast<size_t>(i * 8 + j)] = d(gen) + (j == i % 4 ? 6.0f : 0.0f);
+  tl::TsneOptions opt;
+  opt.perplexity = 20;
+  opt.max_iter = 400;
+  const int before = num_threads();
+  set_num_threads(1);
+  const Array plain = tl::tsne_embedding(X, opt).embedding;
+  // The budget flips between 1 and 2 threads while the descent runs.
+  ThreadBudget budget(1);
+  current_thread_budget() = &budget;
+  std::atomic<bool> stop{false};
+  std::thread flipper([&] {
+    for (int k = 0; !stop.load(); ++k) {
+      budget.set(1 + k % 2);
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  });
+  const Array budgeted = tl::tsne_embedding(X, opt).embedding;
+  stop.store(true);
+  flipper.join();
+  current_thread_budget() = nullptr;
+  set_num_threads(before);
+  EXPECT_TRUE(plain.to_vector<double>() == budgeted.to_vector<double>());
 }

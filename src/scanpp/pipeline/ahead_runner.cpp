@@ -1,5 +1,6 @@
 #include "scanpp/pipeline/ahead_runner.hpp"
 
+#include <chrono>
 #include <utility>
 
 #include "scanpp/core/parallel.hpp"
@@ -30,13 +31,17 @@ bool AheadRunner::start(const AheadStep& step, int index, const AnnData& ad) {
   error_ = nullptr;
   set_num_threads(threads_ - own);
   shared_ = true;
+  budget_.set(own);
   thread_ = std::thread([this, own, work = std::move(work)] {
     set_num_threads(own);  // this thread's own OpenMP setting
+    current_thread_budget() = &budget_;
+    const auto t0 = std::chrono::steady_clock::now();
     try {
       commit_ = work();
     } catch (...) {
       error_ = std::current_exception();
     }
+    work_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     done_.store(true, std::memory_order_release);
   });
   return true;
@@ -50,6 +55,7 @@ void AheadRunner::poll() {
 }
 
 void AheadRunner::finish(AnnData& ad) {
+  budget_.set(threads_);  // the pipeline waits: the step may use every thread
   join();
   index_ = -1;
   if (shared_) {

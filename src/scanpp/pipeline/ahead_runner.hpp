@@ -2,14 +2,16 @@
 // Runs one AheadStep (pipeline.hpp) on a thread of its own while the
 // pipeline goes on with the steps before it (ahead_plan.hpp decides which).
 // The cores are shared: the step gets half of scanpp's threads, the pipeline
-// the rest, and the pipeline takes them all back as soon as the step's work
-// is done. Every step's result is independent of its thread count, so the
+// the rest; the pipeline takes them all back as soon as the step's work is
+// done, and when the pipeline reaches the step first, the step's budget
+// (core/thread_budget.hpp) grows to all of them while the pipeline waits. Every step's result is independent of its thread count, so the
 // outputs are those of running in turn.
 #include <atomic>
 #include <exception>
 #include <thread>
 
 #include "scanpp/core/anndata.hpp"
+#include "scanpp/core/thread_budget.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
 
 namespace scanpp::pipeline {
@@ -33,6 +35,8 @@ class AheadRunner {
   void finish(AnnData& ad);
   // Between steps: all threads back to the pipeline once the work is done.
   void poll();
+  // Wall seconds the last finished step's work took.
+  double work_seconds() const { return work_seconds_; }
 
  private:
   void join();
@@ -43,6 +47,8 @@ class AheadRunner {
   std::atomic<bool> done_{false};
   AheadStep::Commit commit_;
   std::exception_ptr error_;
+  double work_seconds_ = 0.0;
+  ThreadBudget budget_{1};
 };
 
 }  // namespace scanpp::pipeline

@@ -269,7 +269,8 @@ std::vector<StepReport> run_yaml(const std::string& text, const std::string& nam
     ahead.poll();
     StepReport r{label, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), rss_gib(),
                  peak_gib()};
-    if (opt.verbose) std::fprintf(stderr, " %.3f s\n", r.seconds);
+    if (opt.verbose && was_ahead) std::fprintf(stderr, " %.3f s (its own run took %.3f s)\n", r.seconds, ahead.work_seconds());
+    else if (opt.verbose) std::fprintf(stderr, " %.3f s\n", r.seconds);
     reports.push_back(r);
   }
   if (opt.output) {

@@ -25,6 +25,7 @@
 
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/core/thread_budget.hpp"
 #include "scanpp/tl/layout_team.hpp"
 #include "scanpp/tl/tsne.hpp"
 #include "scanpp/tl/tsne_gradient.hpp"
@@ -196,6 +197,7 @@ class ThreadGovernor {
   ThreadGovernor(const ThreadGovernor&) = delete;
   ThreadGovernor& operator=(const ThreadGovernor&) = delete;
 
+  bool enabled() const { return enabled_; }
   // How many more iteration_done() calls may pass before the thread count
   // can change (INT_MAX when it never does).
   int until_decision() const {
@@ -268,6 +270,20 @@ class ThreadGovernor {
   double time_[2] = {0.0, 0.0};  // last seconds per iteration on all threads [0] / one [1]
   double wall0_ = wall_seconds(), cpu0_ = cpu_seconds();
 };
+
+// A job with a thread budget (a step of `scanpp run` ahead of its turn,
+// core/thread_budget.hpp) takes the threads it allows every this many
+// iterations, unless the governor decides them.
+constexpr int kBudgetStretch = 25;
+
+// The thread budget this descent follows, or nullptr.
+ThreadBudget* followed_budget(const ThreadGovernor& governor) {
+  return governor.enabled() ? nullptr : current_thread_budget();
+}
+
+void follow(const ThreadBudget* budget) {
+  if (budget && budget->threads() != num_threads()) set_num_threads(budget->threads());
+}
 
 struct Phase {
   int it = 0, n_iter = 0;
@@ -432,9 +448,12 @@ int gradient_descent_barnes_hut(Objective& f, std::vector<double>& y, const Phas
   std::vector<double> update(y.size(), 0.0), gains(y.size(), 1.0);
   BarnesHutTeam team(f, y, update, gains, ph, opt);
   team.best_iter = ph.it;
+  const ThreadBudget* budget = followed_budget(governor);
   int i = ph.it;
   while (i < ph.n_iter) {
-    const int end = static_cast<int>(std::min<int64_t>(ph.n_iter, int64_t{i} + governor.until_decision()));
+    follow(budget);
+    const int stretch = budget ? kBudgetStretch : governor.until_decision();
+    const int end = static_cast<int>(std::min<int64_t>(ph.n_iter, int64_t{i} + stretch));
     bool stopped = false;
     const int done = team.run(i, end, &stopped);
     for (int k = 0; k < done; ++k) governor.iteration_done();
@@ -451,8 +470,10 @@ int gradient_descent(Objective& f, std::vector<double>& y, const Phase& ph, cons
   const int64_t np = static_cast<int64_t>(y.size());
   std::vector<double> update(y.size(), 0.0), gains(y.size(), 1.0);
   double best_error = std::numeric_limits<double>::max();
+  const ThreadBudget* budget = followed_budget(governor);
   int best_iter = ph.it, i = ph.it;
   for (i = ph.it; i < ph.n_iter; ++i) {
+    if ((i - ph.it) % kBudgetStretch == 0) follow(budget);
     const bool check = (i + 1) % kCheckEvery == 0;
     double error = 0.0;
     const double Z = f.evaluate(y, ph.exaggeration, check || i == ph.n_iter - 1, &error);
