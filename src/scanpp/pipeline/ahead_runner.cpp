@@ -65,7 +65,7 @@ void AheadRunner::finish(AnnData& ad) {
   AheadStep::Commit commit = std::move(commit_);
   commit_ = nullptr;
   if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
-  commit(ad);
+  if (commit) commit(ad);
 }
 
 }  // namespace scanpp::pipeline

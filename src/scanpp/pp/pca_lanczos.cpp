@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "scanpp/core/column_block.hpp"
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/simd_v8.hpp"
 #include "scanpp/core/spin_barrier.hpp"
 #include "scanpp/pp/pca_packed_scatter.hpp"
 
@@ -27,61 +29,9 @@ namespace scanpp::pp::pca_detail {
 
 namespace {
 
-// Eight doubles; GCC lowers the arithmetic to one zmm, two ymm or four xmm
-// registers depending on the clone. ISO C++ contracts nothing into FMA, so
-// every clone gives the same bits.
-typedef double V8 __attribute__((vector_size(64)));
-typedef double V8u __attribute__((vector_size(64), aligned(8), may_alias));
-#define SCANPP_LOAD8(p) (*reinterpret_cast<const V8u*>(p))
-#define SCANPP_STORE8(p, v) (*reinterpret_cast<V8u*>(p) = (v))
-#define SCANPP_HSUM8(s) ((((s)[0] + (s)[1]) + ((s)[2] + (s)[3])) + (((s)[4] + (s)[5]) + ((s)[6] + (s)[7])))
-
 // The basis V is column-major with leading dimension ld (the scatter's
 // padded size, a multiple of 16; padding rows stay zero). Row ranges
 // [r0, r1) are multiples of 8.
-
-// out[c] = Σ_{i∈[r0,r1)} V(i, c)·w(i) for c < ncols; four columns share each
-// load of w. A column's sum runs in the same order either way.
-[[gnu::target_clones("avx512f", "avx2", "default")]] void col_dots(const double* V, int64_t ld, int64_t ncols,
-                                                                   const double* w, int64_t r0, int64_t r1,
-                                                                   double* out) {
-  int64_t c = 0;
-  for (; c + 4 <= ncols; c += 4) {
-    const double* v0 = V + c * ld;
-    const double* v1 = v0 + ld;
-    const double* v2 = v1 + ld;
-    const double* v3 = v2 + ld;
-    V8 a0{}, a1{}, a2{}, a3{};
-    for (int64_t i = r0; i < r1; i += 8) {
-      const V8 x = SCANPP_LOAD8(w + i);
-      a0 += SCANPP_LOAD8(v0 + i) * x;
-      a1 += SCANPP_LOAD8(v1 + i) * x;
-      a2 += SCANPP_LOAD8(v2 + i) * x;
-      a3 += SCANPP_LOAD8(v3 + i) * x;
-    }
-    out[c] = SCANPP_HSUM8(a0);
-    out[c + 1] = SCANPP_HSUM8(a1);
-    out[c + 2] = SCANPP_HSUM8(a2);
-    out[c + 3] = SCANPP_HSUM8(a3);
-  }
-  for (; c < ncols; ++c) {
-    const double* v0 = V + c * ld;
-    V8 a0{};
-    for (int64_t i = r0; i < r1; i += 8) a0 += SCANPP_LOAD8(v0 + i) * SCANPP_LOAD8(w + i);
-    out[c] = SCANPP_HSUM8(a0);
-  }
-}
-
-// w(i) −= Σ_c V(i, c)·coef[c] over [r0, r1), c ascending.
-[[gnu::target_clones("avx512f", "avx2", "default")]] void subtract_combination(const double* V, int64_t ld,
-                                                                               int64_t ncols, const double* coef,
-                                                                               double* w, int64_t r0, int64_t r1) {
-  for (int64_t c = 0; c < ncols; ++c) {
-    const double* v = V + c * ld;
-    const double s = coef[c];
-    for (int64_t i = r0; i < r1; i += 8) SCANPP_STORE8(w + i, SCANPP_LOAD8(w + i) - SCANPP_LOAD8(v + i) * s);
-  }
-}
 
 // out(i, c) = Σ_q V(i, q)·Y(q, c) over [r0, r1) for c < ncols (Y m × ncols,
 // column-major; out with leading dimension ld), q ascending; four output
@@ -217,9 +167,10 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
   std::vector<double> cparts(static_cast<size_t>(nr * (m + 1))), dparts(cparts.size()), nparts(static_cast<size_t>(nr));
   Eigen::MatrixXd T = Eigen::MatrixXd::Zero(m, m);
   // Set by thread 0 at a restart, read by all after the barrier: the
-  // coefficients of the kept (or, when done, the wanted) Ritz vectors.
-  Eigen::MatrixXd Ykeep;
-  std::vector<double> Vnew;  // the new basis columns / final vectors, ld × cols
+  // coefficients of the kept (or, when done, the wanted) Ritz vectors in
+  // the first l columns.
+  Eigen::MatrixXd Ykeep(m, m);
+  std::vector<double> Vnew(static_cast<size_t>(ld * m));  // the new basis columns / final vectors
   const double eps = std::numeric_limits<double>::epsilon();
   const double eps23 = std::pow(eps, 2.0 / 3.0);
   ScatterEigs out;
@@ -254,7 +205,7 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
         for (int64_t r = r_lo; r < r_hi; ++r) {
           const int64_t i0 = ranges[static_cast<size_t>(r)], i1 = ranges[static_cast<size_t>(r) + 1];
           S.gather_rows(std::min(i0, p), std::min(i1, p), w.data());
-          col_dots(V.data(), ld, cols, w.data(), i0, i1, cparts.data() + r * (m + 1));
+          block_dots(V.data(), ld, static_cast<int>(cols), w.data(), i0, i1, cparts.data() + r * (m + 1));
         }
         barrier.arrive_and_wait();
         // Classical Gram–Schmidt twice (the second pass removes what rounding
@@ -262,14 +213,14 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
         total(cparts, cols, c);
         for (int64_t r = r_lo; r < r_hi; ++r) {
           const int64_t i0 = ranges[static_cast<size_t>(r)], i1 = ranges[static_cast<size_t>(r) + 1];
-          subtract_combination(V.data(), ld, cols, c.data(), w.data(), i0, i1);
-          col_dots(V.data(), ld, cols, w.data(), i0, i1, dparts.data() + r * (m + 1));
+          block_subtract(V.data(), ld, static_cast<int>(cols), c.data(), w.data(), i0, i1);
+          block_dots(V.data(), ld, static_cast<int>(cols), w.data(), i0, i1, dparts.data() + r * (m + 1));
         }
         barrier.arrive_and_wait();
         total(dparts, cols, d);
         for (int64_t r = r_lo; r < r_hi; ++r) {
           const int64_t i0 = ranges[static_cast<size_t>(r)], i1 = ranges[static_cast<size_t>(r) + 1];
-          subtract_combination(V.data(), ld, cols, d.data(), w.data(), i0, i1);
+          block_subtract(V.data(), ld, static_cast<int>(cols), d.data(), w.data(), i0, i1);
           nparts[static_cast<size_t>(r)] = sum_squares(w.data(), i0, i1);
         }
         barrier.arrive_and_wait();
@@ -284,8 +235,8 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
           if (tid == 0) {
             fill_random(w.data(), p, static_cast<uint64_t>(out.products + 1));
             for (int pass = 0; pass < 2; ++pass) {
-              col_dots(V.data(), ld, cols, w.data(), 0, ld, c.data());
-              subtract_combination(V.data(), ld, cols, c.data(), w.data(), 0, ld);
+              block_dots(V.data(), ld, static_cast<int>(cols), w.data(), 0, ld, c.data());
+              block_subtract(V.data(), ld, static_cast<int>(cols), c.data(), w.data(), 0, ld);
             }
             const double r = std::sqrt(sum_squares(w.data(), 0, ld));
             if (!(r > 0)) {
@@ -311,7 +262,7 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
         if (failed) break;
       }
       if (failed) break;
-      if (tid == 0) {
+      if (tid == 0) try {
         // The projected problem: converged Ritz pairs, or the restart's.
         // Enough pairs for the test and the largest restart below.
         const int64_t want = std::min(m, std::max(k + (m - k) / 2, std::max<int64_t>(m / 2, 2)));
@@ -347,11 +298,12 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
               T(i, keep) = T(keep, i) = beta * Y(m - 1, col(i));
             }
           }
-          Ykeep.resize(m, keep);
           for (int64_t i = 0; i < keep; ++i) Ykeep.col(i) = Y.col(col(i));
-          Vnew.assign(static_cast<size_t>(ld * std::max<int64_t>(keep, 1)), 0.0);
           l = keep;
         }
+      } catch (const std::exception& e) {  // nothing may leave the parallel region
+        failed = true;
+        failure = std::string("pca: the Lanczos solver failed at a restart: ") + e.what();
       }
       barrier.arrive_and_wait();
       if (failed) break;
