@@ -7,6 +7,7 @@
 #include <cstring>
 #include <new>
 
+#include "scanpp/core/huge_pages.hpp"
 #include "scanpp/core/parallel.hpp"
 
 namespace scanpp::pp::pca_detail {
@@ -62,6 +63,7 @@ PackedScatter::PackedScatter(const Eigen::MatrixXd& S) : p_(S.rows()) {
   void* mem = std::aligned_alloc(64, std::max<size_t>(64, (static_cast<size_t>(total) * sizeof(float) + 63) & ~size_t{63}));
   if (!mem) throw std::bad_alloc();
   vals_ = {static_cast<float*>(mem), std::free};
+  advise_huge_pages(mem, static_cast<size_t>(total) * sizeof(float));  // fresh and large (6.8 MB on PBMC 3k)
   parallel_for(p_, [&](int64_t i) {
     float* r = vals_.get() + offset_[static_cast<size_t>(i)];
     const int64_t f = first(i);
