@@ -4,6 +4,7 @@
 # bench/tl_100k.yaml with 2 threads; per-step times from the run's report,
 # peak memory from /usr/bin/time. Reuses the 100k synthetic set of
 # bench/run_pp_100k.sh (generated here when missing; ~1.7 GB in $TMP).
+# RUN_FLAGS is passed to `scanpp run` (e.g. RUN_FLAGS=--in-order).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${SCANPP_BIN:-build/scanpp}
@@ -14,5 +15,5 @@ mkdir -p "$TMP" "$OUT"
 sed "s#SYNTHETIC_H5AD#$TMP/synth100k.h5ad#" bench/tl_100k.yaml > "$OUT/tl_100k.yaml"
 uptime
 OMP_WAIT_POLICY=passive /usr/bin/time -f "wall %e s, user %U s, sys %S s, peak RSS %M KiB" \
-  "$BIN" --threads 2 run "$OUT/tl_100k.yaml"
+  "$BIN" --threads 2 run ${RUN_FLAGS:-} "$OUT/tl_100k.yaml"
 uptime

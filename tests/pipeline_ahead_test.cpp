@@ -115,6 +115,20 @@ TEST(PipelineAhead, SameStateAheadAndInOrderOnOneAndTwoThreads) {
   }
 }
 
+TEST(PipelineAhead, FftTsneRunsInItsTurn) {
+  // The FFT method declines to run ahead (it wants every thread).
+  const int before = num_threads();
+  set_num_threads(2);
+  std::string fft = kSteps;
+  fft.replace(fft.find("perplexity: 20"), 14, "perplexity: 20, method: fft, max_iter: 30");
+  std::vector<pipeline::StepReport> report;
+  const AnnData got = run(fft, true, &report);
+  EXPECT_EQ(report.back().name, "tl.tsne");
+  const AnnData in_order = run(fft, false);
+  EXPECT_TRUE(same_array(got.obsm.at("X_tsne"), in_order.obsm.at("X_tsne")));
+  set_num_threads(before);
+}
+
 TEST(PipelineAhead, ErrorsAreTheStepsOwn) {
   const int before = num_threads();
   set_num_threads(2);

@@ -24,6 +24,7 @@ bool AheadRunner::start(const AheadStep& step, int index, const AnnData& ad) {
   } catch (...) {
     return false;
   }
+  if (!work) return false;  // the step declined: it runs in its turn
   const int own = threads_ / 2;
   index_ = index;
   done_.store(false);

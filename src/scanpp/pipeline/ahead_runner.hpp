@@ -26,7 +26,8 @@ class AheadRunner {
 
   // Starts step `index` now, reading its inputs from ad. False, with nothing
   // started, when there is one thread only, a step already runs, or its
-  // start threw (the step then runs in its turn, where the error shows).
+  // start declined or threw (the step then runs in its turn, where an error
+  // shows).
   bool start(const AheadStep& step, int index, const AnnData& ad);
   // The index of the step running ahead, or -1.
   int running() const { return index_; }

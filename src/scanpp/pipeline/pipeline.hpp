@@ -67,15 +67,16 @@ using StepFactory = std::function<StepFn(Params&)>;
 // A step that may run ahead of its turn, on a thread of its own beside the
 // steps before it, when none of those can change what it reads or read what
 // it writes (ahead_plan.hpp). start() reads its inputs from the state on the
-// pipeline's thread and returns the work; the work must not touch the state
-// and returns the step's writes, which the pipeline applies in the step's
-// turn. A factory returns one as its StepFn; called as a StepFn, it runs all
-// three at once.
+// pipeline's thread and returns the work (or no work: the step then runs in
+// its turn); the work must not touch the state and returns the step's
+// writes, which the pipeline applies in the step's turn. A factory returns
+// one as its StepFn; called as a StepFn, it runs in_turn.
 struct AheadStep {
   using Commit = std::function<void(AnnData&)>;
   using Work = std::function<Commit()>;
   std::function<Work(const AnnData&)> start;
-  void operator()(AnnData& ad) const { start(ad)()(ad); }
+  StepFn in_turn;
+  void operator()(AnnData& ad) const { in_turn(ad); }
 };
 
 // Registry of step names: built-in steps (read, write, annotate, raw,

@@ -201,18 +201,22 @@ void add_backed_steps(StepTable& t) {
                            " needs X, use read without backed)");
         }
       };
+      const auto in_turn = [on_backed, step](StepFn fn) -> StepFn {
+        return [fn, on_backed, step](AnnData& ad) {
+          // Steps that make a new AnnData (datasets.*) replace an on-disk X.
+          if (step.rfind("datasets.", 0) == 0) release_backed(ad);
+          if (!backed_of(ad)) return fn(ad);
+          on_backed([&] { fn(ad); });
+        };
+      };
       if (const AheadStep* ahead = mem.target<AheadStep>()) {  // stays one (the pipeline runs it ahead)
         return AheadStep{[start = ahead->start, on_backed](const AnnData& ad) -> AheadStep::Work {
-          if (!backed_of(ad)) return start(ad);
-          return on_backed([&] { return start(ad); });
-        }};
+                           if (!backed_of(ad)) return start(ad);
+                           return on_backed([&] { return start(ad); });
+                         },
+                         in_turn(ahead->in_turn)};
       }
-      return [mem, on_backed, step](AnnData& ad) {
-        // Steps that make a new AnnData (datasets.*) replace an on-disk X.
-        if (step.rfind("datasets.", 0) == 0) release_backed(ad);
-        if (!backed_of(ad)) return mem(ad);
-        on_backed([&] { mem(ad); });
-      };
+      return in_turn(mem);
     };
   }
 }

@@ -30,14 +30,19 @@ void add_tsne_steps(StepTable& t) {
       p.fail(e.what());
     }
     o.max_iter = p.get<int>("max_iter", o.max_iter);
-    // Runs ahead: the embedding only reads its representation.
+    // Runs ahead: the embedding only reads its representation. Not the FFT
+    // method (above 10,000 cells): there the approximate kNN and the
+    // transforms need every thread, and one thread beside the other steps
+    // was slower in all (bench/run_tl_100k.sh: 95 s against 74 s in turn).
     return AheadStep{[o](const AnnData& ad) -> AheadStep::Work {
       Array X = tl::tsne_representation(ad, o);
+      const tl::TsneMethod runs = o.method == tl::TsneMethod::Auto ? tl::tsne_auto_method(X.rows()) : o.method;
+      if (runs == tl::TsneMethod::Fft) return nullptr;
       return [o, X = std::move(X)]() -> AheadStep::Commit {
         auto res = std::make_shared<tl::TsneLayoutResult>(tl::tsne_embedding(X, o));
         return [o, res](AnnData& target) { tl::tsne_store(target, std::move(*res), o); };
       };
-    }};
+    }, [o](AnnData& ad) { tl::tsne(ad, o); }};
   };
 }
 
