@@ -52,25 +52,22 @@ int main(int argc, char** argv) {
 
   const std::string only = argc > 5 ? argv[5] : "";
   std::vector<Row> rows;
-  auto measure = [&](const std::string& name, const Element& e) {
+  // write(f) puts one element into the fresh file f.
+  auto measure_write = [&](const std::string& name, const auto& write) {
     if (name.find(only) == std::string::npos) return;
     Row r{name, {}, 0};
     r.t = scanpp::bench::median_time(reps, [&] {
       scanpp::h5::Handle f = scanpp::h5::create_file(path);
-      scanpp::io::write_element(f, "e", e, opt);
+      write(f);
     });
     r.bytes = std::filesystem::file_size(path) - empty;
     rows.push_back(r);
   };
+  auto measure = [&](const std::string& name, const Element& e) {
+    measure_write(name, [&](scanpp::h5::Handle& f) { scanpp::io::write_element(f, "e", e, opt); });
+  };
   auto measure_df = [&](const std::string& name, const scanpp::DataFrame& df) {
-    if (name.find(only) == std::string::npos) return;
-    Row r{name, {}, 0};
-    r.t = scanpp::bench::median_time(reps, [&] {
-      scanpp::h5::Handle f = scanpp::h5::create_file(path);
-      scanpp::io::write_dataframe(f, "e", df, opt);
-    });
-    r.bytes = std::filesystem::file_size(path) - empty;
-    rows.push_back(r);
+    measure_write(name, [&](scanpp::h5::Handle& f) { scanpp::io::write_dataframe(f, "e", df, opt); });
   };
   if (ad.X) measure("X", *ad.X);
   measure_df("obs", ad.obs);

@@ -46,12 +46,7 @@ inline void expect_same_frame(const DataFrame& got, const DataFrame& want, const
   }
 }
 
-inline std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using scanpp::testing::file_bytes;
 
 // Restores the thread count when the test ends.
 struct Threads {

@@ -11,6 +11,7 @@
 #include "scanpp/io/hdf5.hpp"
 #include "test_paths.hpp"
 
+using scanpp::testing::file_bytes;
 using scanpp::testing::run_command;
 using scanpp::testing::shared;
 using scanpp::testing::TempDir;
@@ -96,8 +97,7 @@ TEST(Cli, BadInputIsOneLineAndExitCode2) {
   expect_user_error("info " + tmp.file("other.h5"), "other.h5");
   // A truncated h5ad.
   {
-    std::ifstream in(shared("data/pbmc68k_reduced/pbmc68k_reduced.h5ad"), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const std::string bytes = file_bytes(shared("data/pbmc68k_reduced/pbmc68k_reduced.h5ad"));
     std::ofstream(tmp.file("trunc.h5ad"), std::ios::binary) << bytes.substr(0, bytes.size() / 3);
   }
   expect_user_error("info " + tmp.file("trunc.h5ad"), "trunc.h5ad");
@@ -198,11 +198,7 @@ TEST(Cli, RunAheadWritesWhatInOrderWrites) {
       << in_order;
   EXPECT_NE(ahead.find("tl.tsne (ran ahead)"), std::string::npos) << ahead;
   EXPECT_EQ(in_order.find("ran ahead"), std::string::npos) << in_order;
-  const auto bytes = [](const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  const std::string a = bytes(tmp.file("a.h5ad")), b = bytes(tmp.file("b.h5ad"));
+  const std::string a = file_bytes(tmp.file("a.h5ad")), b = file_bytes(tmp.file("b.h5ad"));
   EXPECT_FALSE(a.empty());
   EXPECT_TRUE(a == b) << "the two runs wrote different files";
 }

@@ -18,6 +18,7 @@
 #include "test_paths.hpp"
 
 using namespace scanpp;
+using scanpp::testing::file_bytes;
 using scanpp::testing::raw_chunks;
 using scanpp::testing::run_command;
 using scanpp::testing::same_bytes;
@@ -25,11 +26,6 @@ using scanpp::testing::shared;
 using scanpp::testing::TempDir;
 
 namespace {
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 struct Case {
   std::string name;

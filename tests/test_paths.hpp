@@ -1,11 +1,19 @@
 #pragma once
 // Paths the tests use: the shared data beside the repo and a fresh temp folder.
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace scanpp::testing {
 
 inline std::string shared(const std::string& rel) { return std::string(SCANPP_SHARED_DIR) + "/" + rel; }
+
+// A file's whole contents (empty if it cannot be read).
+inline std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 // A temporary folder removed when the object goes away.
 class TempDir {
