@@ -128,36 +128,21 @@ Eigen::VectorXd start_vector(int64_t d, uint64_t seed) {
   return v0;
 }
 
-// The k leading eigenpairs of op by Spectra's implicitly restarted Lanczos,
-// with ARPACK's (and scipy's svds') default subspace size.
-template <class Op>
-void lanczos_eigs(Op& op, int64_t k, uint64_t seed, Eigen::VectorXd& evals, Eigen::MatrixXd& evecs) {
+// Spectra's implicitly restarted Lanczos on the scatter matrix on the side
+// given (products through X), with ARPACK's (and scipy's svds') default
+// subspace size, then the decomposition.
+Decomp lanczos(const CenteredOperator& A, int64_t k, bool cell_side, uint64_t seed) {
+  ScatterOp op{&A, cell_side};
   const int64_t d = op.rows();
-  const int64_t ncv = lanczos_ncv(d, k);
-  Spectra::SymEigsSolver<Op> solver(op, k, ncv);
+  Spectra::SymEigsSolver<ScatterOp> solver(op, k, lanczos_ncv(d, k));
   const Eigen::VectorXd v0 = start_vector(d, seed);
   solver.init(v0.data());
   solver.compute(Spectra::SortRule::LargestAlge, 1000, 1e-10);
   if (solver.info() != Spectra::CompInfo::Successful)
     throw Error("pca: the Lanczos eigensolver did not converge");
-  evals = solver.eigenvalues();
-  evecs = solver.eigenvectors();
-}
-
-// Lanczos on op (the scatter matrix on the side given), then the decomposition.
-template <class Op>
-Decomp lanczos_decomp(Op& op, const CenteredOperator& A, int64_t k, bool cell_side, uint64_t seed) {
-  Eigen::VectorXd evals;
-  Eigen::MatrixXd evecs;
-  lanczos_eigs(op, k, seed, evals, evecs);
-  Decomp dec = from_eigenpairs(A, cell_side, evals, evecs);
+  Decomp dec = from_eigenpairs(A, cell_side, solver.eigenvalues(), solver.eigenvectors());
   dec.n_ops = op.calls;
   return dec;
-}
-
-Decomp lanczos(const CenteredOperator& A, int64_t k, bool cell_side, uint64_t seed) {
-  ScatterOp op{&A, cell_side};
-  return lanczos_decomp(op, A, k, cell_side, seed);
 }
 
 // The same eigenproblem with S = Xcᵀ·Xc formed first: one compute-bound
