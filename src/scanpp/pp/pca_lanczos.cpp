@@ -11,6 +11,7 @@
 
 #include "scanpp/core/column_block.hpp"
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/random.hpp"
 #include "scanpp/core/simd_v8.hpp"
 #include "scanpp/core/spin_barrier.hpp"
 #include "scanpp/pp/pca_packed_scatter.hpp"
@@ -84,16 +85,10 @@ namespace {
   return SCANPP_HSUM8(a);
 }
 
-// A fixed pseudo-random vector (splitmix64 of the index and a salt), for
+// A fixed pseudo-random vector (core/random.hpp's stream of the salt), for
 // the rare restart after the Krylov space became invariant.
 void fill_random(double* v, int64_t p, uint64_t salt) {
-  for (int64_t i = 0; i < p; ++i) {
-    uint64_t h = (static_cast<uint64_t>(i) + 1) * 0x9E3779B97F4A7C15ULL ^ salt * 0xD1B54A32D192ED03ULL;
-    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    h = (h ^ (h >> 27)) * 0x94D049BB133111EBULL;
-    h ^= h >> 31;
-    v[i] = static_cast<double>(h >> 11) * 0x1.0p-53 - 0.5;
-  }
+  for (int64_t i = 0; i < p; ++i) v[i] = random::to_unit(random::hash3(salt, static_cast<uint64_t>(i), 0)) - 0.5;
 }
 
 // The `want` largest eigenpairs of symmetric T (m × m), ascending: theta
