@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/io/h5ad.hpp"
@@ -399,27 +401,43 @@ TEST(PcaExact, TallDenseScatterRouteMatchesLanczosOnX) {
 // The scatter matrix of float32 data with float32 products per row block
 // (what the PBMC 3k PCA uses) against the one summed in double: its lower
 // triangle within float precision of the entries' scale, the diagonal exact,
-// the upper triangle left zero; 2,638 rows make two blocks.
+// the upper triangle left zero. PBMC's 2,638 rows make one block; the same
+// rows twice make two (blocks of 4,096 rows at this p), summed in double.
 TEST(PcaExact, Float32ScatterWithinFloatPrecisionOfDouble) {
-  const auto A = pp::pca_detail::make_dense_operator(scaled_x(), true);
-  const Eigen::MatrixXd S64 = A->scatter_p();
-  const Eigen::MatrixXd S32 = A->scatter_p_lower_f32();
-  const int64_t p = S64.rows();
-  double worst_off = 0, worst_diag = 0, upper = 0;
-  for (int64_t j = 0; j < p; ++j) {
-    worst_diag = std::max(worst_diag, std::abs(S32(j, j) / S64(j, j) - 1));
-    for (int64_t i = j + 1; i < p; ++i) {
-      // Relative to the geometric mean of the two diagonals (|S_ij| is at most that).
-      const double scale = std::sqrt(S64(i, i) * S64(j, j));
-      worst_off = std::max(worst_off, std::abs(S32(i, j) - S64(i, j)) / scale);
-      upper = std::max(upper, std::abs(S32(j, i)));
+  const Array& X1 = scaled_x();
+  Array X2(DType::Float32, {2 * X1.shape()[0], X1.shape()[1]});
+  std::copy(X1.as<float>().begin(), X1.as<float>().end(), X2.as<float>().begin());
+  std::copy(X1.as<float>().begin(), X1.as<float>().end(), X2.as<float>().begin() + X1.size());
+  for (const Array* X : std::initializer_list<const Array*>{&X1, &X2}) {
+    const auto A = pp::pca_detail::make_dense_operator(*X, true);
+    const Eigen::MatrixXd S64 = A->scatter_p();
+    const Eigen::MatrixXd S32 = A->scatter_p_lower_f32();
+    const int64_t p = S64.rows();
+    double worst_off = 0, worst_diag = 0, upper = 0;
+    for (int64_t j = 0; j < p; ++j) {
+      worst_diag = std::max(worst_diag, std::abs(S32(j, j) / S64(j, j) - 1));
+      for (int64_t i = j + 1; i < p; ++i) {
+        // Relative to the geometric mean of the two diagonals (|S_ij| is at most that).
+        const double scale = std::sqrt(S64(i, i) * S64(j, j));
+        worst_off = std::max(worst_off, std::abs(S32(i, j) - S64(i, j)) / scale);
+        upper = std::max(upper, std::abs(S32(j, i)));
+      }
     }
+    std::printf("  float32 scatter, %lld rows: off-diagonal max error %.2e of the scale, diagonal %.2e\n",
+                static_cast<long long>(X->shape()[0]), worst_off, worst_diag);
+    EXPECT_LT(worst_off, 1e-6);
+    EXPECT_LT(worst_diag, 1e-13);
+    EXPECT_EQ(upper, 0.0);
+    EXPECT_GT(worst_off, 0.0);  // the products really were float32
+    // The packed matrix the Lanczos run multiplies by (built without the
+    // double matrix for one block) holds the same values: the same products.
+    const pp::pca_detail::PackedScatter direct = A->packed_scatter_f32(), via_double(S32);
+    std::vector<double> v(static_cast<size_t>(p)), a(v.size()), b(v.size());
+    for (int64_t i = 0; i < p; ++i) v[static_cast<size_t>(i)] = std::sin(0.37 * static_cast<double>(i) + 1.0);
+    direct.multiply(v.data(), a.data());
+    via_double.multiply(v.data(), b.data());
+    EXPECT_EQ(a, b);
   }
-  std::printf("  float32 scatter: off-diagonal max error %.2e of the scale, diagonal %.2e\n", worst_off, worst_diag);
-  EXPECT_LT(worst_off, 1e-6);
-  EXPECT_LT(worst_diag, 1e-13);
-  EXPECT_EQ(upper, 0.0);
-  EXPECT_GT(worst_off, 0.0);  // the products really were float32
 }
 
 TEST(PcaThreads, OneAndTwoThreadsBitIdentical) {

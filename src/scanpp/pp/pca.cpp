@@ -149,10 +149,10 @@ Decomp lanczos(const CenteredOperator& A, int64_t k, bool cell_side, uint64_t se
 // BLAS-3 pass over X replaces the ~150-350 memory-bound passes of the
 // Lanczos products, which then read half of S in float32 instead of X.
 // float32 data (Scanpy's ARPACK runs in float32 too) forms S with float32
-// products (scatter_p_lower_f32), float64 data in double. The Lanczos run is
+// products (packed_scatter_f32), float64 data in double. The Lanczos run is
 // pca_lanczos's (Spectra's iteration, on all threads), same start vector.
 Decomp lanczos_on_scatter(const CenteredOperator& A, int64_t k, uint64_t seed, bool f32_products) {
-  const pca_detail::PackedScatter S(f32_products ? A.scatter_p_lower_f32() : A.scatter_p());
+  const pca_detail::PackedScatter S = f32_products ? A.packed_scatter_f32() : pca_detail::PackedScatter(A.scatter_p());
   const Eigen::VectorXd v0 = start_vector(S.size(), seed);
   const pca_detail::ScatterEigs eig = pca_detail::packed_scatter_eigs(S, k, lanczos_ncv(S.size(), k), v0.data(), 1e-10);
   Decomp dec = from_eigenpairs(A, false, eig.values, eig.vectors);
@@ -166,8 +166,10 @@ Decomp lanczos_on_scatter(const CenteredOperator& A, int64_t k, uint64_t seed, b
 // reads p²/2 floats instead of n·p values of X (6.8 MB instead of 19 MB on
 // PBMC 3k, 0.27 ms instead of ~1 ms a product). Smaller X stays in cache
 // between products, and keeps the products on X in full precision. S is
-// formed in double (8p² bytes: at most twice X's own size when n >= p; plus
-// a float32 p × p block for float32 data) and capped at p <= 8192.
+// formed in double (8p² bytes: at most twice X's own size when n >= p; for
+// float32 data a float32 p × p block and up to 4096 rows of X in float32,
+// and the double matrix only when the rows make more than one block) and
+// capped at p <= 8192.
 bool scatter_pays(int64_t n, int64_t p, bool is_sparse, DType dtype) {
   const double bytes = static_cast<double>(n) * static_cast<double>(p) * (dtype == DType::Float32 ? 4.0 : 8.0);
   return !is_sparse && n >= p && p <= 8192 && bytes > 8.0 * (1 << 20);

@@ -15,6 +15,7 @@
 
 #include "scanpp/core/array.hpp"
 #include "scanpp/core/sparse.hpp"
+#include "scanpp/pp/pca_packed_scatter.hpp"
 
 namespace scanpp::pp::pca_detail {
 
@@ -59,6 +60,9 @@ class CenteredOperator {
   // The same with each row block's products rounded to and summed in
   // float32, the blocks and the diagonal in double.
   Eigen::MatrixXd scatter_p_lower_f32() const;
+  // That matrix packed for pca_lanczos's products (built without the double
+  // matrix when the rows make one block).
+  PackedScatter packed_scatter_f32() const;
   // The Gram matrix Xc·Xcᵀ (n × n); needs Xc dense in memory (n × p doubles).
   Eigen::MatrixXd scatter_n() const;
   // Subtracts mean() from each row of a block of p columns.
@@ -81,6 +85,12 @@ class CenteredOperator {
   }
 
  protected:
+  // block(Sf, last) for each row block's float32 scatter (lower triangle,
+  // column-major p × p, in a buffer reused by the next block); diag gets
+  // Σ xc² per column, in double.
+  template <class Block>
+  void f32_scatter_blocks(Eigen::VectorXd& diag, Block&& block) const;
+
   int64_t n_ = 0, p_ = 0;
   Eigen::VectorXd mean_, col_ss_;
 };

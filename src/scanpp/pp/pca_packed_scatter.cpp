@@ -16,6 +16,14 @@ namespace {
 
 const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 
+// How far ahead (in floats) the product asks for U: a thread's blocks are
+// one contiguous stream (3.4 MB on PBMC 3k, past its L2), and the hardware
+// prefetchers alone left it at ~60 % of the L3 read bandwidth. 2-4 KiB ahead
+// took a product on both cores from 0.197-0.254 ms to 0.167-0.243 ms (6
+// alternate rounds, PBMC 3k).
+// Prefetches past the buffer's end are harmless hints.
+constexpr int64_t kPrefetchAhead = 1024;
+
 // One row of U over `len` columns (a multiple of 16): returns Σ u·v and adds
 // u·vi into z. Two 8-lane accumulators, combined in a fixed order.
 #pragma GCC diagnostic push
@@ -25,6 +33,7 @@ __attribute__((target("avx512f"))) double row_avx512(const float* u, const doubl
   __m512d a0 = _mm512_setzero_pd(), a1 = a0;
   const __m512d w = _mm512_set1_pd(vi);
   for (int64_t j = 0; j < len; j += 16) {
+    _mm_prefetch(reinterpret_cast<const char*>(u + j + kPrefetchAhead), _MM_HINT_T0);
     const __m512d lo = _mm512_cvtps_pd(_mm256_load_ps(u + j));
     const __m512d hi = _mm512_cvtps_pd(_mm256_load_ps(u + j + 8));
     a0 = _mm512_fmadd_pd(lo, _mm512_loadu_pd(v + j), a0);
@@ -52,6 +61,15 @@ double row_scalar(const float* u, const double* v, double* z, double vi, int64_t
 }  // namespace
 
 PackedScatter::PackedScatter(const Eigen::MatrixXd& S) : p_(S.rows()) {
+  pack([&](int64_t j, int64_t i) { return static_cast<float>(S(j, i)); }, [&](int64_t i) { return S(i, i); });
+}
+
+PackedScatter::PackedScatter(const float* lower, const double* diag, int64_t p) : p_(p) {
+  pack([&](int64_t j, int64_t i) { return lower[i * p + j]; }, [&](int64_t i) { return diag[i]; });
+}
+
+template <class Entry, class Diag>
+void PackedScatter::pack(Entry&& entry, Diag&& diag) {
   width_ = (p_ + 15) & ~int64_t{15};
   offset_.resize(static_cast<size_t>(p_) + 1);
   int64_t total = 0;
@@ -68,7 +86,7 @@ PackedScatter::PackedScatter(const Eigen::MatrixXd& S) : p_(S.rows()) {
     float* r = vals_.get() + offset_[static_cast<size_t>(i)];
     const int64_t f = first(i);
     for (int64_t j = f; j < width_; ++j)
-      r[j - f] = j < i || j >= p_ ? 0.0f : j == i ? static_cast<float>(S(i, i) * 0.5) : static_cast<float>(S(j, i));
+      r[j - f] = j < i || j >= p_ ? 0.0f : j == i ? static_cast<float>(diag(i) * 0.5) : entry(j, i);
   }, 16);
   // Blocks of about equal work (stored values), fixed by p alone.
   const int64_t nb = std::clamp<int64_t>(p_ / 64, 1, 16);

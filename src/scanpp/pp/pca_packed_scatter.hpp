@@ -22,6 +22,10 @@ class PackedScatter {
   // S: symmetric p × p (only its lower triangle is read: column i of it is
   // row i of U, contiguous in Eigen's column-major storage).
   explicit PackedScatter(const Eigen::MatrixXd& S);
+  // The same from S's strict lower triangle in float32 (column-major, p × p,
+  // read below the diagonal only) and its diagonal in double: the packed
+  // values are those of the double matrix holding the same numbers.
+  PackedScatter(const float* lower, const double* diag, int64_t p);
   int64_t size() const { return p_; }
   // out = S·v (v and out of length p; they may not overlap).
   void multiply(const double* v, double* out) const;
@@ -40,6 +44,10 @@ class PackedScatter {
   // (first(i) is i rounded down to a multiple of 16, so every row starts on
   // a 64-byte boundary) and zeros beyond p, so the kernels need no remainder loops.
   static int64_t first(int64_t i) { return i & ~int64_t{15}; }
+  // Lays out the rows and fills them: entry(j, i) is S(j, i) for j > i
+  // (already float32), diag(i) is S(i, i).
+  template <class Entry, class Diag>
+  void pack(Entry&& entry, Diag&& diag);
   const float* row(int64_t i) const { return vals_.get() + offset_[static_cast<size_t>(i)]; }
 
   int64_t p_ = 0, width_ = 0;
