@@ -59,16 +59,15 @@ constexpr int64_t kBlock = 512;
 // both paths), which is what makes the two kernels agree bit for bit.
 __attribute__((always_inline)) inline float log2_scalar(float x) {
   x = x > FLT_MIN ? x : FLT_MIN;
-  const uint32_t bits = __builtin_bit_cast(uint32_t, x);
-  int32_t e = static_cast<int32_t>(bits >> 23) - 127;
-  float m = __builtin_bit_cast(float, (bits & 0x007fffffu) | 0x3f800000u);
-  if (m > kSqrt2) {
-    m = m * 0.5f;
-    e += 1;
-  }
-  const float f = m - 1.0f;
-  float p = kLog2[6];
-  for (int i = 5; i >= 0; --i) p = __builtin_fmaf(p, f, kLog2[i]);
+  const int32_t bits = __builtin_bit_cast(int32_t, x);
+  // x = m·2^e with m in [√½, √2): integer steps only (see log2_v).
+  const int32_t e = (bits - kSqrtHalfBits) >> 23;  // arithmetic shift, as vpsrad
+  const float f = __builtin_bit_cast(float, bits - static_cast<int32_t>(static_cast<uint32_t>(e) << 23)) - 1.0f;
+  // Estrin's scheme, as log2_v's.
+  const float f2 = f * f, f4 = f2 * f2;
+  const float a0 = __builtin_fmaf(kLog2[1], f, kLog2[0]), a1 = __builtin_fmaf(kLog2[3], f, kLog2[2]);
+  const float a2 = __builtin_fmaf(kLog2[5], f, kLog2[4]);
+  const float p = __builtin_fmaf(__builtin_fmaf(kLog2[6], f2, a2), f4, __builtin_fmaf(a1, f2, a0));
   return __builtin_fmaf(p, f, static_cast<float>(e));
 }
 
@@ -77,8 +76,11 @@ __attribute__((always_inline)) inline float exp2_scalar(float t) {
   t = t < 126.0f ? t : 126.0f;
   const float r = (t + kRound) - kRound;
   const float f = t - r;
-  float p = kExp2[5];
-  for (int i = 4; i >= 0; --i) p = __builtin_fmaf(p, f, kExp2[i]);
+  // Estrin's scheme, as exp2_v's.
+  const float f2 = f * f, f4 = f2 * f2;
+  const float a0 = __builtin_fmaf(kExp2[1], f, kExp2[0]), a1 = __builtin_fmaf(kExp2[3], f, kExp2[2]);
+  const float a2 = __builtin_fmaf(kExp2[5], f, kExp2[4]);
+  const float p = __builtin_fmaf(a2, f4, __builtin_fmaf(a1, f2, a0));
   const int32_t i = static_cast<int32_t>(r);
   return p * __builtin_bit_cast(float, static_cast<uint32_t>(i + 127) << 23);
 }

@@ -198,15 +198,21 @@ namespace {
 SCANPP_AVX512_FN __m512 log2_v(__m512 x) {
   x = _mm512_max_ps(x, _mm512_set1_ps(FLT_MIN));
   const __m512i bits = _mm512_castps_si512(x);
-  __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(127));
-  __m512 m = _mm512_castsi512_ps(
-      _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x3f800000)));
-  const __mmask16 big = _mm512_cmp_ps_mask(m, _mm512_set1_ps(kSqrt2), _CMP_GT_OQ);
-  m = _mm512_mask_mul_ps(m, big, m, _mm512_set1_ps(0.5f));
-  e = _mm512_mask_add_epi32(e, big, e, _mm512_set1_epi32(1));
-  const __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
-  __m512 p = _mm512_set1_ps(kLog2[6]);
-  for (int i = 5; i >= 0; --i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLog2[i]));
+  // x = m·2^e with m in [√½, √2): subtracting √½'s bits carries into the
+  // exponent field exactly when the mantissa is at least √2's, and removing
+  // e from the exponent leaves m. Four one-cycle integer steps, where a
+  // compare and masked multiply sat on the chain.
+  const __m512i e = _mm512_srai_epi32(_mm512_sub_epi32(bits, _mm512_set1_epi32(kSqrtHalfBits)), 23);
+  const __m512 f = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_sub_epi32(bits, _mm512_slli_epi32(e, 23))),
+                                 _mm512_set1_ps(1.0f));
+  // Estrin's scheme: four FMAs deep instead of Horner's seven. Each update
+  // of a vertex waits for the previous one's log2, exp2 and division, so
+  // that chain's length, not the instruction count, bounds the kernel.
+  const __m512 f2 = _mm512_mul_ps(f, f), f4 = _mm512_mul_ps(f2, f2);
+  const __m512 a0 = _mm512_fmadd_ps(_mm512_set1_ps(kLog2[1]), f, _mm512_set1_ps(kLog2[0]));
+  const __m512 a1 = _mm512_fmadd_ps(_mm512_set1_ps(kLog2[3]), f, _mm512_set1_ps(kLog2[2]));
+  const __m512 a2 = _mm512_fmadd_ps(_mm512_set1_ps(kLog2[5]), f, _mm512_set1_ps(kLog2[4]));
+  const __m512 p = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(kLog2[6]), f2, a2), f4, _mm512_fmadd_ps(a1, f2, a0));
   return _mm512_fmadd_ps(p, f, _mm512_cvtepi32_ps(e));
 }
 
@@ -215,8 +221,12 @@ SCANPP_AVX512_FN __m512 exp2_v(__m512 t) {
   t = _mm512_min_ps(t, _mm512_set1_ps(126.0f));
   const __m512 r = _mm512_sub_ps(_mm512_add_ps(t, _mm512_set1_ps(kRound)), _mm512_set1_ps(kRound));
   const __m512 f = _mm512_sub_ps(t, r);
-  __m512 p = _mm512_set1_ps(kExp2[5]);
-  for (int i = 4; i >= 0; --i) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kExp2[i]));
+  // Estrin's scheme, as in log2_v.
+  const __m512 f2 = _mm512_mul_ps(f, f), f4 = _mm512_mul_ps(f2, f2);
+  const __m512 a0 = _mm512_fmadd_ps(_mm512_set1_ps(kExp2[1]), f, _mm512_set1_ps(kExp2[0]));
+  const __m512 a1 = _mm512_fmadd_ps(_mm512_set1_ps(kExp2[3]), f, _mm512_set1_ps(kExp2[2]));
+  const __m512 a2 = _mm512_fmadd_ps(_mm512_set1_ps(kExp2[5]), f, _mm512_set1_ps(kExp2[4]));
+  const __m512 p = _mm512_fmadd_ps(a2, f4, _mm512_fmadd_ps(a1, f2, a0));
   const __m512i i = _mm512_cvttps_epi32(r);
   const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(i, _mm512_set1_epi32(127)), 23));
   return _mm512_mul_ps(p, scale);

@@ -22,7 +22,7 @@ inline constexpr float kLog2[7] = {1.442696433e+00f,  -7.213640448e-01f, 4.80629
 // 2^f on [-1/2, 1/2], relative error below 2e-7:
 inline constexpr float kExp2[6] = {1.000000076e+00f, 6.931472067e-01f, 2.402210727e-01f,
                                    5.550327202e-02f, 9.676041930e-03f, 1.340043695e-03f};
-inline constexpr float kSqrt2 = 1.41421356f;
+inline constexpr int32_t kSqrtHalfBits = 0x3f3504f3;  // √½ in float32 (√2's 1.41421356f halved)
 inline constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: (t + kRound) - kRound rounds t to an integer
 
 struct Consts {
