@@ -19,12 +19,14 @@ void AheadRunner::join() {
 bool AheadRunner::start(const AheadStep& step, int index, const AnnData& ad) {
   if (threads_ < 2 || index_ >= 0) return false;
   AheadStep::Work work;
+  const auto s0 = std::chrono::steady_clock::now();
   try {
     work = step.start(ad);
   } catch (...) {
     return false;
   }
   if (!work) return false;  // the step declined: it runs in its turn
+  start_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
   const int own = threads_ / 2;
   index_ = index;
   done_.store(false);

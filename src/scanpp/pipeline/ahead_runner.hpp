@@ -36,8 +36,10 @@ class AheadRunner {
   void finish(AnnData& ad);
   // Between steps: all threads back to the pipeline once the work is done.
   void poll();
-  // Wall seconds the last finished step's work took.
+  // Wall seconds the last finished step's work took, and its start (on the
+  // pipeline's thread and all threads, before the work went to its own).
   double work_seconds() const { return work_seconds_; }
+  double start_seconds() const { return start_seconds_; }
 
  private:
   void join();
@@ -48,7 +50,7 @@ class AheadRunner {
   std::atomic<bool> done_{false};
   AheadStep::Commit commit_;
   std::exception_ptr error_;
-  double work_seconds_ = 0.0;
+  double work_seconds_ = 0.0, start_seconds_ = 0.0;
   ThreadBudget budget_{1};
 };
 

@@ -269,7 +269,12 @@ std::vector<StepReport> run_yaml(const std::string& text, const std::string& nam
     ahead.poll();
     StepReport r{label, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), rss_gib(),
                  peak_gib()};
-    if (opt.verbose && was_ahead) std::fprintf(stderr, " %.3f s (its own run took %.3f s)\n", r.seconds, ahead.work_seconds());
+    // A step ahead counts its start (run before an earlier step, on all
+    // threads) and the wait in its turn: the rows still sum to the run.
+    if (was_ahead) r.seconds += ahead.start_seconds();
+    if (opt.verbose && was_ahead)
+      std::fprintf(stderr, " %.3f s (its start took %.3f s on all threads, then its own run %.3f s)\n", r.seconds,
+                   ahead.start_seconds(), ahead.work_seconds());
     else if (opt.verbose) std::fprintf(stderr, " %.3f s\n", r.seconds);
     reports.push_back(r);
   }

@@ -67,8 +67,9 @@ using StepFactory = std::function<StepFn(Params&)>;
 // A step that may run ahead of its turn, on a thread of its own beside the
 // steps before it, when none of those can change what it reads or read what
 // it writes (ahead_plan.hpp). start() reads its inputs from the state on the
-// pipeline's thread and returns the work (or no work: the step then runs in
-// its turn); the work must not touch the state and returns the step's
+// pipeline's thread, which waits for it (it may compute there, on all
+// threads, what needs them), and returns the work (or no work: the step then
+// runs in its turn); the work must not touch the state and returns the step's
 // writes, which the pipeline applies in the step's turn. A factory returns
 // one as its StepFn; called as a StepFn, it runs in_turn.
 struct AheadStep {

@@ -34,12 +34,15 @@ void add_tsne_steps(StepTable& t) {
     // method (above 10,000 cells): there the approximate kNN and the
     // transforms need every thread, and one thread beside the other steps
     // was slower in all (bench/run_tl_100k.sh: 95 s against 74 s in turn).
+    // The affinities are computed at the start, on every thread (the other
+    // steps wait), and only the optimisation runs beside them: on PBMC 3k
+    // the t-SNE lane was the longer of the two.
     return AheadStep{[o](const AnnData& ad) -> AheadStep::Work {
-      Array X = tl::tsne_representation(ad, o);
+      const Array X = tl::tsne_representation(ad, o);
       const tl::TsneMethod runs = o.method == tl::TsneMethod::Auto ? tl::tsne_auto_method(X.rows()) : o.method;
       if (runs == tl::TsneMethod::Fft) return nullptr;
-      return [o, X = std::move(X)]() -> AheadStep::Commit {
-        auto res = std::make_shared<tl::TsneLayoutResult>(tl::tsne_embedding(X, o));
+      return [o, start = std::make_shared<tl::TsneStart>(tl::tsne_start(X, o))]() -> AheadStep::Commit {
+        auto res = std::make_shared<tl::TsneLayoutResult>(tl::tsne_embedding(*start, o));
         return [o, res](AnnData& target) { tl::tsne_store(target, std::move(*res), o); };
       };
     }, [o](AnnData& ad) { tl::tsne(ad, o); }};

@@ -37,18 +37,25 @@ Array tsne_pca_init(const Array& X) {
   return out;
 }
 
-TsneLayoutResult tsne_embedding(const Array& X, const TsneOptions& opt) {
+TsneStart tsne_start(const Array& X, const TsneOptions& opt) {
   if (opt.metric != "euclidean")
     throw ValueError("tsne: only metric='euclidean' is supported, got '" + opt.metric + "'");
-  const SparseMatrix P = tsne_affinities(X, opt.perplexity);
-  const Array init = tsne_pca_init(X);
+  TsneStart s;
+  s.P = tsne_affinities(X, opt.perplexity);
+  s.init = tsne_pca_init(X);
+  return s;
+}
+
+TsneLayoutResult tsne_embedding(const TsneStart& start, const TsneOptions& opt) {
   TsneLayoutOptions lo;
   lo.method = opt.method;
   lo.early_exaggeration = opt.early_exaggeration;
   lo.learning_rate = opt.learning_rate;
   lo.max_iter = opt.max_iter;
-  return tsne_layout(P, init, lo);
+  return tsne_layout(start.P, start.init, lo);
 }
+
+TsneLayoutResult tsne_embedding(const Array& X, const TsneOptions& opt) { return tsne_embedding(tsne_start(X, opt), opt); }
 
 namespace {
 

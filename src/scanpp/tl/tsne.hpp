@@ -107,6 +107,15 @@ struct TsneOptions {
 
 // Embedding of the rows of X (affinities, PCA start, optimisation).
 TsneLayoutResult tsne_embedding(const Array& X, const TsneOptions& opt = {});
+// The same in two parts: what precedes the optimisation (affinities and PCA
+// start), then the optimisation. scanpp run computes the first on every
+// thread and only the second beside the other steps.
+struct TsneStart {
+  SparseMatrix P;
+  Array init;
+};
+TsneStart tsne_start(const Array& X, const TsneOptions& opt = {});
+TsneLayoutResult tsne_embedding(const TsneStart& start, const TsneOptions& opt = {});
 
 // sc.tl.tsne(adata, ...): obsm['X_tsne'] (float32, n x 2) and uns['tsne'] =
 // {params: {perplexity, early_exaggeration, learning_rate, n_jobs, metric
