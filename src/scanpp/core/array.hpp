@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "scanpp/core/dtype.hpp"
+#include "scanpp/core/huge_pages.hpp"
 
 namespace scanpp {
 
@@ -31,6 +32,12 @@ struct NoInitAllocator : std::allocator<T> {
   template <class U, class... Args>
   void construct(U* p, Args&&... args) {
     ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+  // Large buffers get huge pages before anything writes them.
+  T* allocate(size_t n) {
+    T* p = std::allocator<T>::allocate(n);
+    if (n * sizeof(T) >= (size_t{4} << 20)) advise_huge_pages(p, n * sizeof(T));
+    return p;
   }
 };
 
