@@ -55,7 +55,9 @@ TsneLayoutResult tsne_embedding(const TsneStart& start, const TsneOptions& opt) 
   return tsne_layout(start.P, start.init, lo);
 }
 
-TsneLayoutResult tsne_embedding(const Array& X, const TsneOptions& opt) { return tsne_embedding(tsne_start(X, opt), opt); }
+TsneLayoutResult tsne_embedding(const Array& X, const TsneOptions& opt) {
+  return tsne_embedding(tsne_start(X, opt), opt);
+}
 
 namespace {
 
