@@ -147,3 +147,19 @@ TEST(PcaLanczos, ClearErrors) {
   // No convergence within the restarts allowed.
   EXPECT_THROW(packed_scatter_eigs(packed, 5, 7, v0.data(), 1e-300, 0), scanpp::Error);
 }
+
+// A failure found at a restart (here: no convergence within the restarts
+// allowed) ends the run with an error on every thread, also when a thread
+// is descheduled right after a step's last barrier: with more threads than
+// cores that happens often. Once, one flag served both the steps' and the
+// restarts' failures, and a late thread could read the restart's before
+// reaching the restart's barrier, leave, and hang the others there.
+TEST(PcaLanczos, RestartFailureWithMoreThreadsThanCores) {
+  const PackedScatter packed(random_scatter(30, 20, 1));
+  const std::vector<double> v0 = start(20);
+  const int before = scanpp::num_threads();
+  scanpp::set_num_threads(8);
+  for (int rep = 0; rep < 300; ++rep)
+    EXPECT_THROW(packed_scatter_eigs(packed, 5, 7, v0.data(), 1e-300, 0), scanpp::Error);
+  scanpp::set_num_threads(before);
+}

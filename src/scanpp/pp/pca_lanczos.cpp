@@ -166,7 +166,13 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
   int64_t l = 0;          // Ritz vectors kept by the last restart
   double beta = 0.0;      // the last coupling ‖w‖
   bool done = false;      // converged: Vnew holds the wanted vectors
-  bool failed = false;    // no convergence, or the Krylov space cannot grow
+  // Two failure flags, each read only after a barrier that follows its
+  // writes and before the next write can come: the Krylov space cannot grow
+  // (set inside a step); no convergence or a failed projected problem (set
+  // at a restart). With one flag, thread 0 could set it at a restart while
+  // another thread, still between the last step's barrier and its check,
+  // read it there, left the region and never came to the restart's barrier.
+  bool failed = false, restart_failed = false;
   std::string failure;
   SpinBarrier barrier;
 
@@ -258,7 +264,7 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
         Eigen::VectorXd theta;
         Eigen::MatrixXd Y;
         if (!top_eigenpairs(T, want, theta, Y)) {
-          failed = true;
+          restart_failed = true;
           failure = "pca: the Lanczos solver's projected eigenproblem failed";
         } else {
           const auto col = [want](int64_t i) { return want - 1 - i; };  // the i-th largest
@@ -272,7 +278,7 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
             out.values.resize(k);
             for (int64_t i = 0; i < k; ++i) out.values[i] = theta[col(i)];
           } else if (restart == max_restarts) {
-            failed = true;
+            restart_failed = true;
             failure = "pca: the Lanczos eigensolver did not converge";
             keep = 0;
           } else {
@@ -291,11 +297,11 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
           l = keep;
         }
       } catch (const std::exception& e) {  // nothing may leave the parallel region
-        failed = true;
+        restart_failed = true;
         failure = std::string("pca: the Lanczos solver failed at a restart: ") + e.what();
       }
       barrier.arrive_and_wait();
-      if (failed) break;
+      if (restart_failed) break;
       for (int64_t r = r_lo; r < r_hi; ++r) {
         const int64_t i0 = ranges[static_cast<size_t>(r)], i1 = ranges[static_cast<size_t>(r) + 1];
         combination(V.data(), ld, m, Ykeep.data(), l, Vnew.data(), i0, i1);
@@ -309,7 +315,7 @@ ScatterEigs packed_scatter_eigs(const PackedScatter& S, int64_t k, int64_t ncv, 
       barrier.arrive_and_wait();
     }
   }
-  if (failed) throw Error(failure);
+  if (failed || restart_failed) throw Error(failure);
   out.vectors.resize(p, k);
   for (int64_t q = 0; q < k; ++q)
     std::copy(Vnew.begin() + q * ld, Vnew.begin() + q * ld + p, out.vectors.col(q).data());
