@@ -125,6 +125,29 @@ TEST(DrawGraphTest, ForceAtlas2BitIdenticalForOneAndTwoThreads) {
   EXPECT_NEAR(s_exact, s_approx, 0.05);
 }
 
+// A layout that leaves the finite numbers (absurd forces) ends with a clear
+// error from inside the iterations' parallel region, for any thread count,
+// also with more threads than cores (a thread late after a barrier must not
+// leave the region while the others wait in it).
+TEST(DrawGraphTest, ForceAtlas2DivergingLayoutFailsCleanly) {
+  const int before = num_threads();
+  const std::vector<double> init = tl::draw_graph_random_init(connectivities().n_rows, 0);
+  const tl::ForceAtlas2Options absurd{.iterations = 50, .scaling_ratio = 1e300, .gravity = 1e300};
+  for (int threads : {1, 2, 8})
+    for (int rep = 0; rep < (threads == 8 ? 20 : 1); ++rep) {
+      set_num_threads(threads);
+      try {
+        tl::forceatlas2(connectivities(), init, absurd);
+        ADD_FAILURE() << "no error with " << threads << " threads";
+      } catch (const ValueError& e) {
+        // From the tree build inside the loop: "forceatlas2: iteration k: quadtree: ... non-finite ..."
+        EXPECT_NE(std::string(e.what()).find("iteration"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+      }
+    }
+  set_num_threads(before);
+}
+
 TEST(DrawGraphTest, StartsFromObsmOrPaga) {
   AnnData a = golden();
   // From Scanpy's own FA2 layout, 10 more iterations keep its neighbourhoods.

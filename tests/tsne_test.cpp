@@ -212,6 +212,29 @@ TEST(Tsne, SameResultForOneAndTwoThreads) {
   }
 }
 
+// An optimisation that leaves the finite numbers (an absurd learning rate)
+// ends with a clear error from inside its parallel region, for any thread
+// count, also with more threads than cores (a thread late after a barrier
+// must not leave the region while the others wait in it).
+TEST(Tsne, DivergingLayoutFailsCleanly) {
+  ThreadGuard guard;
+  const Array X = tsne_support::golden_pcs40(400);
+  const SparseMatrix P = tl::tsne_affinities(X, 30.0);
+  const Array init = tl::tsne_pca_init(X);
+  const tl::TsneLayoutOptions o{.method = tl::TsneMethod::BarnesHut, .learning_rate = 1e305, .max_iter = 60,
+                                .exaggeration_iter = 30, .adaptive_threads = false};
+  for (int threads : {1, 2, 8})
+    for (int rep = 0; rep < (threads == 8 ? 20 : 1); ++rep) {
+      set_num_threads(threads);
+      try {
+        tl::tsne_layout(P, init, o);
+        ADD_FAILURE() << "no error with " << threads << " threads";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+      }
+    }
+}
+
 TEST(Tsne, BarnesHutMatchesExactObjective) {
   // On a small input the exact and Barnes–Hut gradients lead to embeddings of
   // the same quality. (The FFT gradient reached KL 0.75289 here against the

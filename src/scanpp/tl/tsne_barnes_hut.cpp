@@ -97,8 +97,16 @@ double TsneBarnesHut::operator()(std::span<const double> y, std::span<double> re
 void TsneBarnesHut::build(std::span<const double> y) {
   Tree& t = *tree_;
   t.n_points = 0;  // until the build succeeds
-  t.qt.build(y, {}, {.theta = theta_, .size = MortonQuadtreeOptions::Size::longest_side, .leaf_size = kLeafSize,
-                     .group_size = kGroupSize});
+  try {
+    t.qt.build(y, {}, {.theta = theta_, .size = MortonQuadtreeOptions::Size::longest_side, .leaf_size = kLeafSize,
+                       .group_size = kGroupSize});
+  } catch (const ValueError&) {
+    // The start is checked, so a non-finite point means the descent ran off.
+    if (!std::all_of(y.begin(), y.end(), [](double v) { return std::isfinite(v); }))
+      throw ValueError("tsne: the layout has a non-finite coordinate: the optimisation diverged (a smaller "
+                       "learning_rate keeps it finite)");
+    throw;
+  }
   t.n_points = t.qt.size();
   t.z_sorted.resize(static_cast<size_t>(t.n_points));
 }
