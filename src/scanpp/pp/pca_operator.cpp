@@ -107,7 +107,7 @@ Eigen::MatrixXd CenteredOperator::scatter_p_lower_f32() const {
 // buffer, without the p × p double matrix (27 MB on PBMC 3k) and its passes;
 // the same values as packing scatter_p_lower_f32().
 PackedScatter CenteredOperator::packed_scatter_f32() const {
-  if (n_ > f32_block_rows(p_)) return PackedScatter(scatter_p_lower_f32());
+  if (n_ == 0 || n_ > f32_block_rows(p_)) return PackedScatter(scatter_p_lower_f32());  // no block, or several
   Eigen::VectorXd diag;
   std::optional<PackedScatter> packed;
   f32_scatter_blocks(diag, [&](const float* Sf, bool last) {
