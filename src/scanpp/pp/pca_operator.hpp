@@ -85,7 +85,7 @@ class CenteredOperator {
   }
 
  protected:
-  // block(Sf, last) for each row block's float32 scatter (lower triangle,
+  // block(Sf) for each row block's float32 scatter (lower triangle,
   // column-major p × p, in a buffer reused by the next block); diag gets
   // Σ xc² per column, in double.
   template <class Block>
