@@ -56,7 +56,7 @@ int cmd_convert(const std::string& in, const std::string& out, const io::ReadOpt
 int main(int argc, char** argv) {
   scanpp::app::ensure_runtime_env(argv);
   CLI::App app{"scanpp: Scanpy and AnnData in C++"};
-  app.set_version_flag("--version", std::string("scanpp ") + SCANPP_VERSION);
+  app.set_version_flag("--version", std::string("scanpp ") + SCANPP_VERSION + "\n" + app::runtime_summary());
   app.require_subcommand(1);
   int threads = 0;
   app.add_option("--threads", threads, "Threads to use (0 = all cores)")->check(CLI::NonNegativeNumber);

@@ -114,6 +114,10 @@ TEST(DataFrame, NaturalOrderAndMakeUnique) {
   EXPECT_EQ(make_index_unique({"A", "B", "A", "A-1", "A", "B"}),
             (std::vector<std::string>{"A", "B", "A-2", "A-1", "A-3", "B-1"}));
   EXPECT_EQ(make_index_unique({"x", "y"}), (std::vector<std::string>{"x", "y"}));
+  // Names are taken even where they come later: the second 'A-1' skips
+  // 'A-1-1', the second 'A' skips 'A-1'.
+  EXPECT_EQ(make_index_unique({"A-1", "A-1", "A", "A", "A-1-1"}),
+            (std::vector<std::string>{"A-1", "A-1-2", "A", "A-2", "A-1-1"}));
 }
 
 TEST(AnnDataModel, SubsetKeepsEverySlotConsistent) {

@@ -51,6 +51,50 @@ TEST(Cli, VersionAndInfo) {
   EXPECT_NE(out.find("'gene_ids'"), std::string::npos) << out;
 }
 
+// The launcher sets the runtime settings (apps/runtime_env.hpp) before the
+// program's libraries load; the program run directly restarts itself with
+// the same ones; a user's own values are kept.
+TEST(Cli, RuntimeSettings) {
+  const std::string clean = "env -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT -u OPENBLAS_CORETYPE ";
+  const std::string program = std::filesystem::path(kCli).parent_path().string() + "/libexec/scanpp";
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  for (const std::string& exe : {kCli, program}) {
+    std::string out;
+    ASSERT_EQ(run_command(clean + exe + " --version", &out), 0) << out;
+    EXPECT_NE(out.find("OMP_WAIT_POLICY: passive"), std::string::npos) << exe << ": " << out;
+    EXPECT_NE(out.find("OPENBLAS_THREAD_TIMEOUT: 4"), std::string::npos) << exe << ": " << out;
+    if (avx512) {
+      EXPECT_NE(out.find("OpenBLAS kernels: SkylakeX"), std::string::npos) << exe << ": " << out;
+    }
+    // Through the launcher the libraries load once: no restart.
+    EXPECT_EQ(out.find("restarted itself") != std::string::npos, exe == program) << exe << ": " << out;
+    ASSERT_EQ(run_command(clean + "OMP_WAIT_POLICY=active OPENBLAS_THREAD_TIMEOUT=8 OPENBLAS_CORETYPE=Sandybridge " +
+                              exe + " --version",
+                          &out),
+              0)
+        << out;
+    EXPECT_NE(out.find("OpenBLAS kernels: Sandybridge; OMP_WAIT_POLICY: active; OPENBLAS_THREAD_TIMEOUT: 8"),
+              std::string::npos)
+        << exe << ": " << out;
+  }
+}
+
+// The launcher without its program beside it ends with one clear line.
+TEST(Cli, LauncherWithoutProgram) {
+  TempDir tmp;
+  std::filesystem::copy_file(kCli, tmp.file("scanpp"));
+  std::string out;
+  EXPECT_EQ(run_command(tmp.file("scanpp") + " --version", &out), 2) << out;
+  // The launcher names its folder as /proc/self/exe does: without links.
+  const std::string folder = std::filesystem::canonical(tmp.path()).string();
+  EXPECT_NE(out.find("scanpp: error: cannot start " + folder + "/libexec/scanpp: No such file"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+}
+
 TEST(Cli, ConvertPbmc3kMatchesAnndata) {
   TempDir tmp;
   std::string out;

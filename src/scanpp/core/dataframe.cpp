@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -279,27 +280,38 @@ bool natural_less(const std::string& a, const std::string& b) {
 }
 
 std::vector<std::string> make_index_unique(const std::vector<std::string>& names, const std::string& join) {
-  std::unordered_map<std::string, int64_t> count;
-  for (auto& n : names) ++count[n];
+  // One table, keyed by views (of `names`, then of the new names in `out`,
+  // which stay in place): it is the occurrence count, anndata's Counter of
+  // suffixes tried, and the set of names taken. A Cell Ranger gene list
+  // (33k names) took 10-30 ms with three tables of string copies.
+  struct Entry {
+    int32_t occurrences = 0;
+    bool first_seen = false;
+    int64_t tried = 0;  // suffixes tried for this name
+  };
+  std::unordered_map<std::string_view, Entry> table;
+  table.reserve(names.size() + names.size() / 8);
   bool any = false;
-  for (auto& [n, c] : count) any |= c > 1;
+  for (const std::string& n : names) any |= ++table[n].occurrences > 1;
   if (!any) return names;
-  std::unordered_set<std::string> taken(names.begin(), names.end());
-  std::unordered_map<std::string, int64_t> seen;
   std::vector<std::string> out = names;
-  for (auto& name : out) {
-    if (count[name] < 2) continue;
-    int64_t& k = seen[name];
-    if (k == 0) {
-      k = 1;  // the first occurrence keeps its name
+  std::string candidate;
+  for (std::string& name : out) {
+    Entry& e = table.find(name)->second;
+    if (e.occurrences < 2) continue;
+    if (!e.first_seen) {
+      e.first_seen = true;  // the first occurrence keeps its name
       continue;
     }
-    std::string candidate;
     do {
-      candidate = name + join + std::to_string(k++);
-    } while (taken.count(candidate));
-    taken.insert(candidate);
+      candidate = name;
+      candidate += join;
+      candidate += std::to_string(++e.tried);
+    } while (table.contains(candidate));
     name = candidate;
+    // A new name is never an original one (those are all in the table), so
+    // its entry only marks it taken.
+    table.emplace(name, Entry{1, true, 0});
   }
   return out;
 }

@@ -1,12 +1,20 @@
 #include "scanpp/io/hdf5_deflate_filter.hpp"
 
-#include <dlfcn.h>
 #include <hdf5.h>
 #include <libdeflate.h>
 
 #include <new>
 
 #include "scanpp/io/deflate_chunks.hpp"
+
+// HDF5's internal registration and its built-in deflate class, as 1.10 to
+// 1.14 declare them (H5Zprivate.h). Weak: a build without them still links,
+// and HDF5 keeps zlib. Resolved in the HDF5 scanpp is linked to, statically
+// or not, never in another copy loaded in the process.
+extern "C" {
+herr_t H5Z_register(const H5Z_class2_t* cls) __attribute__((weak));
+extern const H5Z_class2_t H5Z_DEFLATE[1] __attribute__((weak));
+}
 
 namespace scanpp::h5 {
 
@@ -45,29 +53,20 @@ size_t libdeflate_filter(unsigned flags, size_t cd_nelmts, const unsigned cd_val
 }
 
 bool install() {
-  using RegisterFn = herr_t (*)(const H5Z_class2_t*);
   if (H5open() < 0) return false;  // HDF5 registers its built-in filters here
-  // H5Z_register(const H5Z_class2_t*) is internal: it is trusted only on the
-  // releases whose signature is known (1.10 to 1.14), and looked up in the
-  // library scanpp is linked to, not in another copy loaded in the process.
+  // The internal signatures are trusted only on the releases known to have them.
   unsigned major = 0, minor = 0, release = 0;
   if (H5get_libversion(&major, &minor, &release) < 0 || major != 1 || minor < 10 || minor > 14) return false;
-  Dl_info info{};
-  if (dladdr(reinterpret_cast<void*>(&H5open), &info) == 0 || info.dli_fname == nullptr) return false;
-  void* lib = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
-  if (lib == nullptr) return false;
-  const auto* builtin = static_cast<const H5Z_class2_t*>(dlsym(lib, "H5Z_DEFLATE"));
-  auto* reg = reinterpret_cast<RegisterFn>(dlsym(lib, "H5Z_register"));
-  dlclose(lib);  // only drops the reference RTLD_NOLOAD took: the library stays
-  if (!builtin || !reg || builtin->version != H5Z_CLASS_T_VERS || builtin->id != H5Z_FILTER_DEFLATE ||
-      !builtin->filter || !builtin->encoder_present || !builtin->decoder_present)
+  const H5Z_class2_t* builtin = H5Z_DEFLATE;
+  if (builtin == nullptr || H5Z_register == nullptr || builtin->version != H5Z_CLASS_T_VERS ||
+      builtin->id != H5Z_FILTER_DEFLATE || !builtin->filter || !builtin->encoder_present || !builtin->decoder_present)
     return false;
   g_hdf5_deflate = builtin->filter;
   // Everything else as HDF5's own, the name too: files record it.
   static H5Z_class2_t cls;
   cls = *builtin;
   cls.filter = &libdeflate_filter;
-  return reg(&cls) >= 0;
+  return H5Z_register(&cls) >= 0;
 }
 
 }  // namespace

@@ -13,8 +13,8 @@
 // HDF5's public H5Zregister refuses to replace a built-in filter, so this
 // uses the library's internal registration (H5Z_register, which replaces an
 // entry with the same id) and keeps HDF5's own function for decompression.
-// Both symbols are looked up at run time: where they are missing (another
-// HDF5 build), nothing changes and HDF5 keeps zlib.
+// Both symbols are weak references: where they are missing (another HDF5
+// build), nothing changes and HDF5 keeps zlib.
 namespace scanpp::h5 {
 
 // Installs the filter (once per process; later calls return the first
