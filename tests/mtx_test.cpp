@@ -190,6 +190,23 @@ TEST_F(MtxFiles, LargeShuffledFileAcrossChunksAndThreads) {
   EXPECT_CONTAINS(msg, "'17 x 3'");
 }
 
+// Short lines, many to a chunk's stretch of bytes (the parser's count of
+// lines, the room its entries get, must not overflow): 6-byte lines over
+// two 1 MiB chunks, with every line an entry, summed as duplicates.
+TEST_F(MtxFiles, DenseShortLinesAcrossChunks) {
+  const int64_t n = 400000;
+  std::string text = "%%MatrixMarket matrix coordinate integer general\n3 3 " + std::to_string(n) + "\n";
+  for (int64_t i = 0; i < n; ++i) text += i % 2 ? "1 1 1\n" : "3 2 2\n";
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    const SparseMatrix m = io::read_mtx_matrix(write("short.mtx", text));
+    EXPECT_EQ(m.indptr, (std::vector<int64_t>{0, 1, 1, 2}));
+    EXPECT_EQ(m.indices, (std::vector<int32_t>{0, 1}));
+    EXPECT_EQ(floats(m), (std::vector<float>{static_cast<float>(n / 2), static_cast<float>(n)}));
+  }
+  set_num_threads(0);
+}
+
 TEST(MtxPbmc3k, MatchesScanpyCounts) {
   const SparseMatrix m = io::read_mtx_matrix(kPbmcMtx);
   EXPECT_EQ(m.n_rows, 32738);

@@ -22,4 +22,17 @@ inline void advise_huge_pages(const void* p, size_t bytes) {
   if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_HUGEPAGE);
 }
 
+// v.resize(n) for a vector about to grow from empty to a large size: its
+// zero-fill then writes huge pages (one fault per 2 MiB instead of one per
+// 4 KiB), for outputs that std::vector's type must hold.
+template <class Vector>
+void resize_on_huge_pages(Vector& v, size_t n) {
+  if (v.capacity() < n) {
+    v.reserve(n);
+    if (n * sizeof(typename Vector::value_type) >= (size_t{4} << 20))
+      advise_huge_pages(v.data(), v.capacity() * sizeof(typename Vector::value_type));
+  }
+  v.resize(n);
+}
+
 }  // namespace scanpp
