@@ -6,15 +6,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <thread>
 
 #include "layout_quality_support.hpp"
 #include "npy_lite.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
+#include "scanpp/core/thread_budget.hpp"
 #include "scanpp/io/h5ad.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
 #include "scanpp/tl/draw_graph.hpp"
@@ -129,6 +132,40 @@ TEST(DrawGraphTest, ForceAtlas2BitIdenticalForOneAndTwoThreads) {
 // error from inside the iterations' parallel region, for any thread count,
 // also with more threads than cores (a thread late after a barrier must not
 // leave the region while the others wait in it).
+// Beside a step of `scanpp run` running ahead, ForceAtlas2 follows its
+// thread's budget (core/thread_budget.hpp) from one stretch of iterations to
+// the next: the bits are those of a fixed thread count.
+TEST(DrawGraphTest, ForceAtlas2FollowsItsThreadBudgetWithTheSameBits) {
+  const int before = num_threads();
+  const std::vector<double> init = tl::draw_graph_random_init(connectivities().n_rows, 0);
+  tl::ForceAtlas2Options opt;
+  opt.iterations = 120;
+  set_num_threads(1);
+  const std::vector<double> plain = tl::forceatlas2(connectivities(), init, opt);
+  ThreadBudget budget(1);
+  current_thread_budget() = &budget;
+  std::atomic<bool> stop{false};
+  std::thread flipper([&] {
+    for (int k = 0; !stop.load(); ++k) {
+      budget.set(1 + k % 2);
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  });
+  const std::vector<double> flipped = tl::forceatlas2(connectivities(), init, opt);
+  stop.store(true);
+  flipper.join();
+  // A budget raised before the run: the threads are taken.
+  set_num_threads(1);
+  budget.set(2);
+  const std::vector<double> raised = tl::forceatlas2(connectivities(), init, opt);
+  const int taken = num_threads();
+  current_thread_budget() = nullptr;
+  set_num_threads(before);
+  EXPECT_TRUE(plain == flipped);
+  EXPECT_TRUE(plain == raised);
+  EXPECT_EQ(taken, 2);
+}
+
 TEST(DrawGraphTest, ForceAtlas2DivergingLayoutFailsCleanly) {
   const int before = num_threads();
   const std::vector<double> init = tl::draw_graph_random_init(connectivities().n_rows, 0);

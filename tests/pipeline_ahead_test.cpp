@@ -18,6 +18,7 @@
 #include "scanpp/core/thread_budget.hpp"
 #include "scanpp/tl/tsne.hpp"
 #include "scanpp/pipeline/ahead_plan.hpp"
+#include "scanpp/pipeline/ahead_runner.hpp"
 #include "scanpp/pipeline/pipeline.hpp"
 
 using namespace scanpp;
@@ -191,4 +192,37 @@ TEST(PipelineAhead, TsneFollowsItsThreadBudgetWithTheSameBits) {
   current_thread_budget() = nullptr;
   set_num_threads(before);
   EXPECT_TRUE(plain.to_vector<double>() == budgeted.to_vector<double>());
+}
+
+// While a step runs ahead, the pipeline's thread has a budget of the other
+// threads (for the layouts that follow one, core/thread_budget.hpp); it
+// grows to all of them when the step's work is done, and is gone once the
+// step has finished.
+TEST(PipelineAhead, PipelineBudgetGrowsWhenTheStepIsDone) {
+  const int before = num_threads();
+  set_num_threads(2);
+  std::atomic<bool> release{false};
+  const pipeline::AheadStep step{[&](const AnnData&) -> pipeline::AheadStep::Work {
+                                   return [&]() -> pipeline::AheadStep::Commit {
+                                     while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                                     return nullptr;
+                                   };
+                                 },
+                                 [](AnnData&) {}};
+  AnnData ad;
+  {
+    pipeline::AheadRunner runner(2);
+    ASSERT_TRUE(runner.start(step, 3, ad));
+    const ThreadBudget* budget = current_thread_budget();
+    ASSERT_NE(budget, nullptr);
+    EXPECT_EQ(budget->threads(), 1);
+    EXPECT_EQ(num_threads(), 1);
+    release.store(true);
+    for (int k = 0; k < 10000 && budget->threads() != 2; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_EQ(budget->threads(), 2);
+    runner.finish(ad);
+    EXPECT_EQ(current_thread_budget(), nullptr);
+    EXPECT_EQ(num_threads(), 2);
+  }
+  set_num_threads(before);
 }

@@ -9,7 +9,13 @@ namespace scanpp::pipeline {
 
 AheadRunner::~AheadRunner() {
   join();
-  if (shared_) set_num_threads(threads_);
+  if (shared_) share_end();
+}
+
+void AheadRunner::share_end() {
+  set_num_threads(threads_);
+  current_thread_budget() = nullptr;
+  shared_ = false;
 }
 
 void AheadRunner::join() {
@@ -33,6 +39,8 @@ bool AheadRunner::start(const AheadStep& step, int index, const AnnData& ad) {
   commit_ = nullptr;
   error_ = nullptr;
   set_num_threads(threads_ - own);
+  pipeline_budget_.set(threads_ - own);
+  current_thread_budget() = &pipeline_budget_;
   shared_ = true;
   budget_.set(own);
   thread_ = std::thread([this, own, work = std::move(work)] {
@@ -45,26 +53,21 @@ bool AheadRunner::start(const AheadStep& step, int index, const AnnData& ad) {
       error_ = std::current_exception();
     }
     work_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    pipeline_budget_.set(threads_);
     done_.store(true, std::memory_order_release);
   });
   return true;
 }
 
 void AheadRunner::poll() {
-  if (shared_ && done_.load(std::memory_order_acquire)) {
-    set_num_threads(threads_);
-    shared_ = false;
-  }
+  if (shared_ && done_.load(std::memory_order_acquire)) share_end();
 }
 
 void AheadRunner::finish(AnnData& ad) {
   budget_.set(threads_);  // the pipeline waits: the step may use every thread
   join();
   index_ = -1;
-  if (shared_) {
-    set_num_threads(threads_);
-    shared_ = false;
-  }
+  if (shared_) share_end();
   AheadStep::Commit commit = std::move(commit_);
   commit_ = nullptr;
   if (error_) std::rethrow_exception(std::exchange(error_, nullptr));

@@ -3,9 +3,11 @@
 // pipeline goes on with the steps before it (ahead_plan.hpp decides which).
 // The cores are shared: the step gets half of scanpp's threads, the pipeline
 // the rest; the pipeline takes them all back as soon as the step's work is
-// done, and when the pipeline reaches the step first, the step's budget
-// (core/thread_budget.hpp) grows to all of them while the pipeline waits. Every step's result is independent of its thread count, so the
-// outputs are those of running in turn.
+// done (its steps from their next step on, and a long step that follows its
+// budget, core/thread_budget.hpp, from its next stretch of iterations), and
+// when the pipeline reaches the step first, the step's budget grows to all
+// of them while the pipeline waits. Every step's result is independent of
+// its thread count, so the outputs are those of running in turn.
 #include <atomic>
 #include <exception>
 #include <thread>
@@ -52,6 +54,8 @@ class AheadRunner {
   std::exception_ptr error_;
   double work_seconds_ = 0.0, start_seconds_ = 0.0;
   ThreadBudget budget_{1};
+  ThreadBudget pipeline_budget_{1};  // the pipeline thread's, while shared_
+  void share_end();                  // shared_ no more: all threads to the pipeline
 };
 
 }  // namespace scanpp::pipeline

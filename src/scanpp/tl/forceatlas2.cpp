@@ -8,6 +8,7 @@
 #include <string>
 
 #include "scanpp/core/error.hpp"
+#include "scanpp/core/thread_budget.hpp"
 #include "scanpp/tl/forceatlas2_repulsion.hpp"
 #include "scanpp/tl/layout_team.hpp"
 #include "scanpp/tl/morton_quadtree.hpp"
@@ -157,7 +158,7 @@ std::vector<double> forceatlas2(const SparseMatrix& adjacency, std::span<const d
   std::vector<double> group_swinging, group_traction;
   double speed = 1.0, speed_efficiency = 1.0;
 
-  // The iterations run in one parallel region (layout_team.hpp). Per
+  // The iterations run in a parallel region (layout_team.hpp). Per
   // iteration thread 0 builds the tree; meanwhile the others (and thread 0
   // after it) take work items: first blocks of nodes' attraction (which
   // needs no tree), then groups of the tree, which wait for the tree and for
@@ -176,111 +177,123 @@ std::vector<double> forceatlas2(const SparseMatrix& adjacency, std::span<const d
     if (!failed) failed = std::current_exception();
     failing.store(true);
   };
+  // With a thread budget (core/thread_budget.hpp: a step of `scanpp run`
+  // beside one running ahead) a region runs kBudgetStretch iterations and
+  // the next takes the threads the budget then allows (all of them once
+  // the step ahead is done).
+  const ThreadBudget* budget = current_thread_budget();
+  const int stretch = budget ? kBudgetStretch : std::max(opt.iterations, 1);
+  int it1 = 0;
+  for (int it0 = 0; it0 < opt.iterations && !stop; it0 = it1) {
+    it1 = it0 + std::min(stretch, opt.iterations - it0);
+    follow_thread_budget(budget);
+    team.reset();
 #pragma omp parallel
-  {
-    team.enter();
-    thread_local MortonQuadtree::List list;
-    thread_local std::vector<int32_t> stack;
-    for (int it = 0; it < opt.iterations && !stop; ++it) {
-      try {
-        if (LayoutTeam::leader()) {
-          // Whatever fails here, the others are waiting for the publication:
-          // it always comes, and they see the failure before using the tree.
-          try {
-            old_force.swap(force);
+    {
+      team.enter();
+      thread_local MortonQuadtree::List list;
+      thread_local std::vector<int32_t> stack;
+      for (int it = it0; it < it1 && !stop; ++it) {
+        try {
+          if (LayoutTeam::leader()) {
+            // Whatever fails here, the others are waiting for the publication:
+            // it always comes, and they see the failure before using the tree.
             try {
-              tree.build(xy, mass, tree_opt);
-            } catch (const ValueError& e) {
-              throw ValueError("forceatlas2: iteration " + std::to_string(it) + ": " + e.what());
+              old_force.swap(force);
+              try {
+                tree.build(xy, mass, tree_opt);
+              } catch (const ValueError& e) {
+                throw ValueError("forceatlas2: iteration " + std::to_string(it) + ": " + e.what());
+              }
+              group_swinging.assign(tree.groups().size(), 0.0);
+              group_traction.assign(tree.groups().size(), 0.0);
+            } catch (...) {
+              fail();
             }
-            group_swinging.assign(tree.groups().size(), 0.0);
-            group_traction.assign(tree.groups().size(), 0.0);
-          } catch (...) {
-            fail();
+            team.publish(it);
           }
-          team.publish(it);
-        }
-        for (int64_t t = team.next_item();; t = team.next_item()) {
-          if (t < n_pull) {
-            for (int64_t i = t * kPullBlock; i < std::min(n, (t + 1) * kPullBlock); ++i)
-              edges.sum_pull(i, xy, pull[2 * i], pull[2 * i + 1]);
-            team.finish_item();
-            continue;
-          }
-          team.wait_published(it);
-          team.wait_finished(n_pull);  // the group's nodes' attraction
-          if (failing.load()) break;
-          const int64_t gi = t - n_pull;
-          if (gi >= static_cast<int64_t>(tree.groups().size())) break;
-          // All forces on each node of the group, summed on their own:
-          // repulsion over the group's list, then gravity and attraction;
-          // and the group's share of fa2's swinging and traction.
-          const int32_t gid = tree.groups()[gi];
-          const MortonQuadtree::Node& grp = tree.nodes()[gid];
-          tree.gather(gid, list, stack, kForceAtlas2Lanes);
-          float px[kGroupSize], py[kGroupSize];
-          double rx[kGroupSize], ry[kGroupSize];
-          double swinging = 0, traction = 0;
-          // a group at the deepest level may hold more than kGroupSize nodes
-          for (int32_t s0 = grp.begin; s0 < grp.end; s0 += kGroupSize) {
-            const int np = std::min(kGroupSize, grp.end - s0);
-            for (int p = 0; p < np; ++p) {
-              px[p] = static_cast<float>(tree.xs()[s0 + p] - grp.cx);
-              py[p] = static_cast<float>(tree.ys()[s0 + p] - grp.cy);
+          for (int64_t t = team.next_item();; t = team.next_item()) {
+            if (t < n_pull) {
+              for (int64_t i = t * kPullBlock; i < std::min(n, (t + 1) * kPullBlock); ++i)
+                edges.sum_pull(i, xy, pull[2 * i], pull[2 * i + 1]);
+              team.finish_item();
+              continue;
             }
-            forceatlas2_repulsion_sums(list, px, py, np, rx, ry);
-            for (int p = 0; p < np; ++p) {
-              const int64_t i = tree.order()[s0 + p];
-              const double xi = xy[2 * i], yi = xy[2 * i + 1], mi = mass[i];
-              const double kr = opt.scaling_ratio * mi;
-              double fx = kr * rx[p], fy = kr * ry[p];
-              if (!opt.strong_gravity_mode) {
-                const double dist = std::sqrt(xi * xi + yi * yi);
-                if (dist > 0) {
-                  const double f = mi * opt.gravity / dist;
+            team.wait_published(it);
+            team.wait_finished(n_pull);  // the group's nodes' attraction
+            if (failing.load()) break;
+            const int64_t gi = t - n_pull;
+            if (gi >= static_cast<int64_t>(tree.groups().size())) break;
+            // All forces on each node of the group, summed on their own:
+            // repulsion over the group's list, then gravity and attraction;
+            // and the group's share of fa2's swinging and traction.
+            const int32_t gid = tree.groups()[gi];
+            const MortonQuadtree::Node& grp = tree.nodes()[gid];
+            tree.gather(gid, list, stack, kForceAtlas2Lanes);
+            float px[kGroupSize], py[kGroupSize];
+            double rx[kGroupSize], ry[kGroupSize];
+            double swinging = 0, traction = 0;
+            // a group at the deepest level may hold more than kGroupSize nodes
+            for (int32_t s0 = grp.begin; s0 < grp.end; s0 += kGroupSize) {
+              const int np = std::min(kGroupSize, grp.end - s0);
+              for (int p = 0; p < np; ++p) {
+                px[p] = static_cast<float>(tree.xs()[s0 + p] - grp.cx);
+                py[p] = static_cast<float>(tree.ys()[s0 + p] - grp.cy);
+              }
+              forceatlas2_repulsion_sums(list, px, py, np, rx, ry);
+              for (int p = 0; p < np; ++p) {
+                const int64_t i = tree.order()[s0 + p];
+                const double xi = xy[2 * i], yi = xy[2 * i + 1], mi = mass[i];
+                const double kr = opt.scaling_ratio * mi;
+                double fx = kr * rx[p], fy = kr * ry[p];
+                if (!opt.strong_gravity_mode) {
+                  const double dist = std::sqrt(xi * xi + yi * yi);
+                  if (dist > 0) {
+                    const double f = mi * opt.gravity / dist;
+                    fx -= xi * f;
+                    fy -= yi * f;
+                  }
+                } else if (xi != 0 && yi != 0) {
+                  const double f = opt.scaling_ratio * mi * opt.gravity;
                   fx -= xi * f;
                   fy -= yi * f;
                 }
-              } else if (xi != 0 && yi != 0) {
-                const double f = opt.scaling_ratio * mi * opt.gravity;
-                fx -= xi * f;
-                fy -= yi * f;
-              }
-              if (precomputed_pull) {
-                fx -= pull[2 * i];
-                fy -= pull[2 * i + 1];
-              } else {
-                for (int64_t e = edges.ptr[i]; e < edges.ptr[i + 1]; ++e) {
-                  const int64_t j = edges.other[e];
-                  // fa2 divides by the mass of the edge's first node (the lower index)
-                  const double f = -outbound_compensation * edges.weight[e] / mass[std::min(i, j)];
-                  fx += (xi - xy[2 * j]) * f;
-                  fy += (yi - xy[2 * j + 1]) * f;
+                if (precomputed_pull) {
+                  fx -= pull[2 * i];
+                  fy -= pull[2 * i + 1];
+                } else {
+                  for (int64_t e = edges.ptr[i]; e < edges.ptr[i + 1]; ++e) {
+                    const int64_t j = edges.other[e];
+                    // fa2 divides by the mass of the edge's first node (the lower index)
+                    const double f = -outbound_compensation * edges.weight[e] / mass[std::min(i, j)];
+                    fx += (xi - xy[2 * j]) * f;
+                    fy += (yi - xy[2 * j + 1]) * f;
+                  }
                 }
+                force[2 * i] = fx;
+                force[2 * i + 1] = fy;
+                const double sx = old_force[2 * i] - fx, sy = old_force[2 * i + 1] - fy;
+                const double tx = old_force[2 * i] + fx, ty = old_force[2 * i + 1] + fy;
+                swinging += mi * std::sqrt(sx * sx + sy * sy);
+                traction += 0.5 * mi * std::sqrt(tx * tx + ty * ty);
               }
-              force[2 * i] = fx;
-              force[2 * i + 1] = fy;
-              const double sx = old_force[2 * i] - fx, sy = old_force[2 * i + 1] - fy;
-              const double tx = old_force[2 * i] + fx, ty = old_force[2 * i + 1] + fy;
-              swinging += mi * std::sqrt(sx * sx + sy * sy);
-              traction += 0.5 * mi * std::sqrt(tx * tx + ty * ty);
             }
+            group_swinging[gi] = swinging;
+            group_traction[gi] = traction;
           }
-          group_swinging[gi] = swinging;
-          group_traction[gi] = traction;
+        } catch (...) {
+          fail();
         }
-      } catch (...) {
-        fail();
+        team.barrier();
+        if (LayoutTeam::leader()) {
+          if (failing.load())
+            stop = true;
+          else
+            move_nodes(n, mass, old_force, force, group_swinging, group_traction, opt, speed, speed_efficiency, xy);
+          team.reset_items();
+        }
+        team.barrier();
       }
-      team.barrier();
-      if (LayoutTeam::leader()) {
-        if (failing.load())
-          stop = true;
-        else
-          move_nodes(n, mass, old_force, force, group_swinging, group_traction, opt, speed, speed_efficiency, xy);
-        team.reset_items();
-      }
-      team.barrier();
     }
   }
   if (failed) std::rethrow_exception(failed);

@@ -271,18 +271,11 @@ class ThreadGovernor {
   double wall0_ = wall_seconds(), cpu0_ = cpu_seconds();
 };
 
-// A job with a thread budget (a step of `scanpp run` ahead of its turn,
-// core/thread_budget.hpp) takes the threads it allows every this many
-// iterations, unless the governor decides them.
-constexpr int kBudgetStretch = 25;
-
+// A job with a thread budget (core/thread_budget.hpp) takes the threads it
+// allows every kBudgetStretch iterations, unless the governor decides them.
 // The thread budget this descent follows, or nullptr.
 ThreadBudget* followed_budget(const ThreadGovernor& governor) {
   return governor.enabled() ? nullptr : current_thread_budget();
-}
-
-void follow(const ThreadBudget* budget) {
-  if (budget && budget->threads() != num_threads()) set_num_threads(budget->threads());
 }
 
 struct Phase {
@@ -451,7 +444,7 @@ int gradient_descent_barnes_hut(Objective& f, std::vector<double>& y, const Phas
   const ThreadBudget* budget = followed_budget(governor);
   int i = ph.it;
   while (i < ph.n_iter) {
-    follow(budget);
+    follow_thread_budget(budget);
     const int stretch = budget ? kBudgetStretch : governor.until_decision();
     const int end = static_cast<int>(std::min<int64_t>(ph.n_iter, int64_t{i} + stretch));
     bool stopped = false;
@@ -473,7 +466,7 @@ int gradient_descent(Objective& f, std::vector<double>& y, const Phase& ph, cons
   const ThreadBudget* budget = followed_budget(governor);
   int best_iter = ph.it, i = ph.it;
   for (i = ph.it; i < ph.n_iter; ++i) {
-    if ((i - ph.it) % kBudgetStretch == 0) follow(budget);
+    if ((i - ph.it) % kBudgetStretch == 0) follow_thread_budget(budget);
     const bool check = (i + 1) % kCheckEvery == 0;
     double error = 0.0;
     const double Z = f.evaluate(y, ph.exaggeration, check || i == ph.n_iter - 1, &error);
