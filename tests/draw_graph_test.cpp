@@ -6,13 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <numeric>
-#include <thread>
 
+#include "budget_flipper.hpp"
 #include "layout_quality_support.hpp"
 #include "npy_lite.hpp"
 #include "scanpp/core/error.hpp"
@@ -142,21 +141,15 @@ TEST(DrawGraphTest, ForceAtlas2FollowsItsThreadBudgetWithTheSameBits) {
   opt.iterations = 120;
   set_num_threads(1);
   const std::vector<double> plain = tl::forceatlas2(connectivities(), init, opt);
-  ThreadBudget budget(1);
-  current_thread_budget() = &budget;
-  std::atomic<bool> stop{false};
-  std::thread flipper([&] {
-    for (int k = 0; !stop.load(); ++k) {
-      budget.set(1 + k % 2);
-      std::this_thread::sleep_for(std::chrono::microseconds(300));
-    }
-  });
-  const std::vector<double> flipped = tl::forceatlas2(connectivities(), init, opt);
-  stop.store(true);
-  flipper.join();
+  std::vector<double> flipped;
+  {
+    const scanpp::testing::BudgetFlipper flipper;
+    flipped = tl::forceatlas2(connectivities(), init, opt);
+  }
   // A budget raised before the run: the threads are taken.
   set_num_threads(1);
-  budget.set(2);
+  ThreadBudget budget(2);
+  current_thread_budget() = &budget;
   const std::vector<double> raised = tl::forceatlas2(connectivities(), init, opt);
   const int taken = num_threads();
   current_thread_budget() = nullptr;

@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "budget_flipper.hpp"
 #include "scanpp/core/error.hpp"
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/core/thread_budget.hpp"
@@ -177,19 +178,11 @@ TEST(PipelineAhead, TsneFollowsItsThreadBudgetWithTheSameBits) {
   set_num_threads(1);
   const Array plain = tl::tsne_embedding(X, opt).embedding;
   // The budget flips between 1 and 2 threads while the descent runs.
-  ThreadBudget budget(1);
-  current_thread_budget() = &budget;
-  std::atomic<bool> stop{false};
-  std::thread flipper([&] {
-    for (int k = 0; !stop.load(); ++k) {
-      budget.set(1 + k % 2);
-      std::this_thread::sleep_for(std::chrono::microseconds(300));
-    }
-  });
-  const Array budgeted = tl::tsne_embedding(X, opt).embedding;
-  stop.store(true);
-  flipper.join();
-  current_thread_budget() = nullptr;
+  Array budgeted;
+  {
+    const scanpp::testing::BudgetFlipper flipper;
+    budgeted = tl::tsne_embedding(X, opt).embedding;
+  }
   set_num_threads(before);
   EXPECT_TRUE(plain.to_vector<double>() == budgeted.to_vector<double>());
 }
