@@ -51,12 +51,12 @@ bool correct_openblas_core() {
   return ::setenv("OPENBLAS_CORETYPE", core, 1) == 0;
 }
 
-}  // namespace
-
 // Set across the program's own restart: it restarts once at most, and
 // --version tells that it did (the `scanpp` launcher makes it needless).
 constexpr char kRestarted[] = "SCANPP_RUNTIME_RESTARTED";
 bool restarted = false;
+
+}  // namespace
 
 void ensure_runtime_env(char** argv) {
   restarted = std::getenv(kRestarted) != nullptr;
