@@ -29,8 +29,7 @@ template <class Vector>
 void resize_on_huge_pages(Vector& v, size_t n) {
   if (v.capacity() < n) {
     v.reserve(n);
-    if (n * sizeof(typename Vector::value_type) >= (size_t{4} << 20))
-      advise_huge_pages(v.data(), v.capacity() * sizeof(typename Vector::value_type));
+    advise_huge_pages(v.data(), v.capacity() * sizeof(typename Vector::value_type));
   }
   v.resize(n);
 }

@@ -172,9 +172,7 @@ void take_inplace(SparseMatrix& m, std::span<const int64_t> rows, std::span<cons
     // Both new buffers are advised to huge pages before they are first
     // written (core/huge_pages.hpp).
     std::vector<int32_t> indices;
-    indices.reserve(static_cast<size_t>(nnz));
-    advise_huge_pages(indices.data(), static_cast<size_t>(nnz) * sizeof(int32_t));
-    indices.resize(static_cast<size_t>(nnz));
+    resize_on_huge_pages(indices, static_cast<size_t>(nnz));
     copy_rows(reinterpret_cast<std::byte*>(indices.data()), reinterpret_cast<const std::byte*>(m.indices.data()),
               sizeof(int32_t));
     m.indices = std::move(indices);
