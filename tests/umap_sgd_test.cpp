@@ -151,3 +151,18 @@ TEST(UmapSgdTest, RunsInsideAnotherParallelRegion) {
   EXPECT_EQ(count_differences(inner[0], expected), 0);
   EXPECT_EQ(count_differences(inner[1], expected), 0);
 }
+
+TEST(UmapSgdTest, MoreThreadsThanCoresTakeEachOthersBlocksWithTheSameBits) {
+  // Each thread runs and lists its own share of the vertices and takes the
+  // others' remaining blocks when done; with more threads than cores, threads
+  // are preempted mid-epoch and their blocks taken by others. Every block
+  // must still be run and listed exactly once an epoch.
+  const int64_t n = 3000;  // 6 threads' shares of 500 vertices, 2 threads' of 3 blocks each
+  const tl::umap_sgd::Graph g = tl::umap_sgd::make_graph(awkward_graph(n), 30);
+  const tl::UmapCurve c = tl::find_ab_params(1.0, 0.5);
+  const tl::umap_sgd::Params p{.a = c.a, .b = c.b, .n_epochs = 30, .dim = 2, .seed = 3};
+  const std::vector<float> one = run(g, p, tl::umap_sgd::Kernel::Auto, 1);
+  EXPECT_GT(count_differences(one, start_positions(n)), n * 2 * 9 / 10);
+  for (int threads : {2, 6, 2, 6}) EXPECT_EQ(count_differences(run(g, p, tl::umap_sgd::Kernel::Auto, threads), one), 0);
+  EXPECT_EQ(count_differences(run(g, p, tl::umap_sgd::Kernel::Scalar, 6), one), 0);
+}
