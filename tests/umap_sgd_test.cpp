@@ -9,11 +9,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "scanpp/core/parallel.hpp"
 #include "scanpp/tl/umap_ab.hpp"
 #include "scanpp/tl/umap_sgd.hpp"
+#include "scanpp/tl/umap_sgd_internal.hpp"
 
 using namespace scanpp;
 
@@ -48,6 +51,31 @@ SparseMatrix awkward_graph(int64_t n) {
     g.indptr.push_back(static_cast<int64_t>(g.indices.size()));
   }
   g.data = Array::from_vector(w);
+  return g;
+}
+
+// The awkward graph with every edge also reversed, each pair's weight the
+// larger of the two (as umap-learn's symmetric graphs: both directions equal).
+SparseMatrix symmetrized(const SparseMatrix& a) {
+  std::map<std::pair<int32_t, int32_t>, double> w;
+  const auto v = a.data.as<double>();
+  for (int64_t i = 0; i < a.n_rows; ++i)
+    for (int64_t e = a.indptr[i]; e < a.indptr[i + 1]; ++e) {
+      const int32_t k = a.indices[e], r = static_cast<int32_t>(i);
+      for (const auto& key : {std::make_pair(r, k), std::make_pair(k, r)})
+        w[key] = std::max(w[key], v[static_cast<size_t>(e)]);
+    }
+  SparseMatrix g;
+  g.n_rows = g.n_cols = a.n_rows;
+  g.indptr.assign(static_cast<size_t>(a.n_rows) + 1, 0);
+  std::vector<double> vals;
+  for (const auto& [key, x] : w) {  // row-major, columns ascending
+    ++g.indptr[static_cast<size_t>(key.first) + 1];
+    g.indices.push_back(key.second);
+    vals.push_back(x);
+  }
+  for (int64_t i = 0; i < a.n_rows; ++i) g.indptr[i + 1] += g.indptr[i];
+  g.data = Array::from_vector(vals);
   return g;
 }
 
@@ -165,4 +193,25 @@ TEST(UmapSgdTest, MoreThreadsThanCoresTakeEachOthersBlocksWithTheSameBits) {
   EXPECT_GT(count_differences(one, start_positions(n)), n * 2 * 9 / 10);
   for (int threads : {2, 6, 2, 6}) EXPECT_EQ(count_differences(run(g, p, tl::umap_sgd::Kernel::Auto, threads), one), 0);
   EXPECT_EQ(count_differences(run(g, p, tl::umap_sgd::Kernel::Scalar, 6), one), 0);
+}
+
+TEST(UmapSgdTest, SymmetricGraphsListInEdgesFromTheirRowsWithTheSameBits) {
+  // On a symmetric graph (umap-learn's), the AVX-512 listing takes a vertex's
+  // due in-edges from its own row's due flags instead of gathering them.
+  const int64_t n = 700;
+  const SparseMatrix sym = symmetrized(awkward_graph(n));
+  const tl::umap_sgd::Graph g = tl::umap_sgd::make_graph(sym, 40);
+  EXPECT_TRUE(tl::umap_sgd::detail::in_lists_mirror_rows(g));
+  EXPECT_FALSE(tl::umap_sgd::detail::in_lists_mirror_rows(tl::umap_sgd::make_graph(awkward_graph(n), 40)));
+  SparseMatrix skewed = sym;  // the same pattern, one direction's weight changed
+  skewed.data.as<double>()[3] *= 0.5;
+  EXPECT_FALSE(tl::umap_sgd::detail::in_lists_mirror_rows(tl::umap_sgd::make_graph(skewed, 40)));
+  const tl::UmapCurve c = tl::find_ab_params(1.0, 0.1);
+  for (int rate : {5, 13}) {
+    const tl::umap_sgd::Params p{.a = c.a, .b = c.b, .n_epochs = 40, .dim = 2, .negative_sample_rate = rate,
+                                 .seed = 8};
+    const std::vector<float> scalar = run(g, p, tl::umap_sgd::Kernel::Scalar, 1);
+    EXPECT_GT(count_differences(scalar, start_positions(n)), n * 2 * 9 / 10);
+    for (int threads : {1, 2, 3}) EXPECT_EQ(count_differences(run(g, p, tl::umap_sgd::Kernel::Auto, threads), scalar), 0);
+  }
 }

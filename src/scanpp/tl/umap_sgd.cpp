@@ -178,6 +178,20 @@ SCANPP_SCALAR_BLOCK(run_block_scalar_nd, 0)
 
 namespace detail {
 
+// In-lists are sorted by head, rows by tail: on a symmetric graph the two
+// coincide position by position.
+bool in_lists_mirror_rows(const Graph& g) {
+  for (int64_t j = 0; j < g.n; ++j) {
+    const int64_t row0 = g.indptr[j], q0 = g.in_ptr[j];
+    if (g.in_ptr[j + 1] - q0 != g.indptr[j + 1] - row0) return false;
+    for (int64_t q = q0; q < g.in_ptr[j + 1]; ++q) {
+      const int64_t e = row0 + (q - q0);
+      if (g.in_head[q] != g.tail[e] || g.epochs_per_sample[g.in_edge[q]] != g.epochs_per_sample[e]) return false;
+    }
+  }
+  return true;
+}
+
 void list_updates(const Graph& g, const Params& p, Schedule& s, int epoch, int64_t v0, int64_t v1, BlockOps& out) {
   std::vector<uint32_t>& ops = out.ops;
   std::vector<int32_t>& start = out.start;
@@ -311,7 +325,10 @@ void optimize(const Graph& g, const Params& p, std::vector<float>& y, Kernel ker
     s.in_after[j] = q;
     s.max_out_degree = std::max(s.max_out_degree, g.indptr[j + 1] - g.indptr[j]);
   }
-  if (simd_list) s.in_edge32.assign(g.in_edge.begin(), g.in_edge.end());
+  if (simd_list) {
+    s.in_edge32.assign(g.in_edge.begin(), g.in_edge.end());
+    s.symmetric = in_lists_mirror_rows(g);
+  }
 
   // Lists of the epoch being run and of the next (by epoch parity); positions
   // of the previous epoch and of this one, likewise.

@@ -121,6 +121,8 @@ SCANPP_AVX512_TARGET void list_updates_avx512(const Graph& g, const Params& p, S
   const __m512i golden8 = _mm512_set1_epi64(static_cast<long long>(8 * random::kGolden));
   const __m512i v_n = _mm512_set1_epi64(g.n);
   const __m512i v_seed_key = _mm512_set1_epi64(static_cast<long long>(seed_key));
+  const __m512i v_attract = _mm512_set1_epi32(static_cast<int>(kAttractBit));
+  const bool symmetric = s.symmetric;
 
   std::vector<uint32_t>& ops = out.ops;
   out.start.resize(static_cast<size_t>(v1 - v0 + 1));
@@ -129,6 +131,7 @@ SCANPP_AVX512_TARGET void list_updates_avx512(const Graph& g, const Params& p, S
   for (int64_t j = v0; j < v1; ++j) {
     start[j - v0] = static_cast<int32_t>(w);
     const int64_t row0 = indptr[j], row1 = indptr[j + 1];
+    const __m512i v_j16 = _mm512_set1_epi32(static_cast<int>(j));
     // The schedule of the vertex's out-edges: next epoch's decisions, and
     // this epoch's due edges with their negative-sample counts and streams.
     int32_t n_due = 0;
@@ -169,7 +172,21 @@ SCANPP_AVX512_TARGET void list_updates_avx512(const Graph& g, const Params& p, S
     if (need > ops.size()) ops.resize(std::max(2 * ops.size(), need));
     uint32_t* o = ops.data();
 
-    w = list_in_edges(in_edge, in_head, due, in_ptr[j], in_split[j], o, w);
+    // On a symmetric graph, the due in-edges are the reverses of the due
+    // out-edges: the due tails before j, then (after the vertex's own
+    // updates) those after it.
+    int32_t before = 0, after = 0;  // due tails below j; up to j (then the rest are above)
+    if (symmetric) {
+      for (int32_t c = 0; c < n_due; c += 16) {
+        const __m512i t = _mm512_maskz_loadu_epi32(first16(n_due - c), dtail + c);
+        before += std::popcount(static_cast<unsigned>(_mm512_mask_cmplt_epi32_mask(first16(n_due - c), t, v_j16)));
+        after += std::popcount(static_cast<unsigned>(_mm512_mask_cmple_epi32_mask(first16(n_due - c), t, v_j16)));
+        _mm512_storeu_si512(o + w + c, _mm512_or_si512(t, v_attract));
+      }
+      w += static_cast<size_t>(before);
+    } else {
+      w = list_in_edges(in_edge, in_head, due, in_ptr[j], in_split[j], o, w);
+    }
     const __m256i v_j = _mm256_set1_epi32(static_cast<int>(j));
     for (int32_t c = 0; c < n_due; ++c) {
       const uint32_t k = static_cast<uint32_t>(dtail[c]);
@@ -186,7 +203,14 @@ SCANPP_AVX512_TARGET void list_updates_avx512(const Graph& g, const Params& p, S
         counter = _mm512_add_epi64(counter, golden8);
       }
     }
-    w = list_in_edges(in_edge, in_head, due, in_after[j], in_ptr[j + 1], o, w);
+    if (symmetric) {
+      for (int32_t c = after; c < n_due; c += 16)
+        _mm512_storeu_si512(o + w + (c - after),
+                            _mm512_or_si512(_mm512_maskz_loadu_epi32(first16(n_due - c), dtail + c), v_attract));
+      w += static_cast<size_t>(n_due - after);
+    } else {
+      w = list_in_edges(in_edge, in_head, due, in_after[j], in_ptr[j + 1], o, w);
+    }
   }
   start[v1 - v0] = static_cast<int32_t>(w);
 }

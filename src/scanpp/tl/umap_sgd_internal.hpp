@@ -38,6 +38,10 @@ struct Schedule {
   std::vector<uint8_t> due[2];
   std::vector<int64_t> in_split, in_after;
   std::vector<int32_t> in_edge32;  // Graph::in_edge as 32 bits (for the AVX-512 listing)
+  // Every edge's reverse exists with the same epochs per sample, so that
+  // each vertex's in-edges are its out-edges' reverses in the same order and
+  // due together with them (umap-learn's symmetric graphs).
+  bool symmetric = false;
   int64_t max_out_degree = 0;
 };
 
@@ -47,6 +51,10 @@ struct BlockOps {
   std::vector<uint32_t> ops;
   std::vector<int32_t> start;
 };
+
+// Whether every edge's reverse exists with the same epochs per sample (what
+// Schedule::symmetric records).
+bool in_lists_mirror_rows(const Graph& g);
 
 // Lists the updates of vertices [v0, v1) in this epoch, in umap-learn's edge
 // order: in-edges from earlier heads, then each due edge the vertex heads
