@@ -279,6 +279,48 @@ SCANPP_ROW_KERNEL(double)
 SCANPP_ROW4_KERNEL(float)
 SCANPP_ROW4_KERNEL(double)
 #undef SCANPP_ROW4_KERNEL
+
+// Rows [0, rows) of X over columns [a, e): centred in double, Σ xc² added
+// into diag (rows in order, per column), rounded to float32 into out (same
+// row stride p). Eight columns at a time: the scalar loop, which GCC -O2
+// does not vectorise, took 8-11 ms on PBMC 3k (27 ms in a one-shot run).
+#define SCANPP_CENTER_KERNEL(T)                                                                          \
+  __attribute__((target_clones("avx512f", "avx2", "default"))) void center_rows_##T(                     \
+      const T* X, int64_t p, int64_t rows, const double* mu, float* out, double* diag, int64_t a,        \
+      int64_t e) {                                                                                       \
+    for (int64_t r = 0; r < rows; ++r) {                                                                 \
+      const T* x = X + r * p;                                                                            \
+      float* xf = out + r * p;                                                                           \
+      int64_t j = a;                                                                                     \
+      for (; j + 8 <= e; j += 8) {                                                                       \
+        v8d xx, m, d;                                                                                    \
+        SCANPP_LOAD8_##T(xx, x + j);                                                                     \
+        std::memcpy(&m, mu + j, sizeof m);                                                               \
+        std::memcpy(&d, diag + j, sizeof d);                                                             \
+        const v8d c = xx - m;                                                                            \
+        d += c * c;                                                                                      \
+        std::memcpy(diag + j, &d, sizeof d);                                                             \
+        const v8f cf = __builtin_convertvector(c, v8f);                                                  \
+        std::memcpy(xf + j, &cf, sizeof cf);                                                             \
+      }                                                                                                  \
+      for (; j < e; ++j) {                                                                               \
+        const double c = static_cast<double>(x[j]) - mu[j];                                              \
+        diag[j] += c * c;                                                                                \
+        xf[j] = static_cast<float>(c);                                                                   \
+      }                                                                                                  \
+    }                                                                                                    \
+  }
+SCANPP_CENTER_KERNEL(float)
+SCANPP_CENTER_KERNEL(double)
+#undef SCANPP_CENTER_KERNEL
+inline void center_rows(const float* X, int64_t p, int64_t rows, const double* mu, float* out, double* diag,
+                        int64_t a, int64_t e) {
+  center_rows_float(X, p, rows, mu, out, diag, a, e);
+}
+inline void center_rows(const double* X, int64_t p, int64_t rows, const double* mu, float* out, double* diag,
+                        int64_t a, int64_t e) {
+  center_rows_double(X, p, rows, mu, out, diag, a, e);
+}
 #undef SCANPP_LOAD8_float
 #undef SCANPP_LOAD8_double
 
@@ -535,17 +577,8 @@ class DenseOperator final : public CenteredOperator {
   // The base class's three passes (widen, centre, round) in one, with the
   // same operations on every value.
   void centered_rows_f32(int64_t r0, int64_t r1, float* out, double* diag) const override {
-    const double* mu = mean_.data();
     parallel_blocks(p_, 256, [&](int64_t a, int64_t e) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* x = X_ + r * p_;
-        float* xf = out + (r - r0) * p_;
-        for (int64_t j = a; j < e; ++j) {
-          const double c = static_cast<double>(x[j]) - mu[j];
-          diag[j] += c * c;
-          xf[j] = static_cast<float>(c);
-        }
-      }
+      center_rows(X_ + r0 * p_, p_, r1 - r0, mean_.data(), out, diag, a, e);
     });
   }
 
