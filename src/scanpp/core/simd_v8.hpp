@@ -1,8 +1,12 @@
 #pragma once
 // Eight doubles as one vector value, for the fixed-order kernels of the
 // Lanczos solvers: GCC lowers the arithmetic to one zmm, two ymm or four xmm
-// registers depending on the target clone, and ISO C++ contracts nothing
-// into FMA, so every clone gives the same bits.
+// registers depending on the target clone. GCC contracts a * b + c into FMA
+// in C++ by default (-ffp-contract=fast, even with -std=c++20), so the
+// AVX2/AVX-512 clones may differ from the baseline one in the last bits:
+// results can differ between machines, never between runs or thread counts
+// on one machine (files that need the same bits everywhere turn contraction
+// off, e.g. pp/detail/float_math.cpp).
 namespace scanpp {
 typedef double V8 __attribute__((vector_size(64)));
 typedef double V8u __attribute__((vector_size(64), aligned(8), may_alias));
