@@ -36,7 +36,7 @@ struct NoInitAllocator : std::allocator<T> {
   // Large buffers get huge pages before anything writes them.
   T* allocate(size_t n) {
     T* p = std::allocator<T>::allocate(n);
-    if (n * sizeof(T) >= (size_t{4} << 20)) advise_huge_pages(p, n * sizeof(T));
+    if (n * sizeof(T) >= kHugePageAdviceBytes) advise_huge_pages(p, n * sizeof(T));
     return p;
   }
 };

@@ -13,6 +13,10 @@
 
 namespace scanpp {
 
+// Fresh buffers from this size on are worth the advice (smaller ones hold at
+// most one 2 MiB-aligned page, and often none).
+inline constexpr size_t kHugePageAdviceBytes = size_t{4} << 20;
+
 // Advises huge pages over the 2 MiB-aligned part of [p, p + bytes). Call it
 // before the buffer is first written (after an uninitialised allocation).
 inline void advise_huge_pages(const void* p, size_t bytes) {

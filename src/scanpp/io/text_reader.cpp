@@ -77,7 +77,7 @@ struct Growable {
   void reserve(size_t n) {
     if (n <= cap) return;
     std::unique_ptr<char[]> q(new char[n]);
-    if (n >= (size_t{4} << 20)) advise_huge_pages(q.get(), n);
+    if (n >= kHugePageAdviceBytes) advise_huge_pages(q.get(), n);
     if (size) std::memcpy(q.get(), p.get(), size);
     p = std::move(q);
     cap = n;

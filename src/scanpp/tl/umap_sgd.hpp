@@ -15,8 +15,10 @@
 //
 // Each epoch first lists every vertex's updates (target vertex, attraction or
 // repulsion), then runs them. The lists do not depend on positions, so the
-// next epoch's are made while this epoch's updates run, by whichever thread
-// is free (one parallel region for all epochs, one barrier per epoch). With
+// next epoch's are made in the same phase as this epoch's updates (one
+// parallel region for all epochs, one barrier per epoch); each thread lists
+// and runs its own share of the vertices, and takes the others' remaining
+// blocks when it is done. With
 // AVX-512 the listing hashes 8 negative samples at once and the kernel
 // advances 32 vertices at once, one per SIMD lane in two interleaved groups
 // (the chain of dependent operations of one vertex is long; many chains in
