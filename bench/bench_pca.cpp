@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
               static_cast<long long>(X.rows()), static_cast<long long>(X.cols()), t_arpack, last_cpu,
               static_cast<long long>(r.n_operations));
   // The exact route's parts: the centred operator, forming and packing the
-  // scatter matrix, the Lanczos run on it (same start vector as pp.pca).
+  // scatter matrix, the Lanczos run on it (from a fixed start vector, not
+  // pp.pca's seeded one, so its product count may differ by a few).
   {
     std::unique_ptr<scanpp::pp::pca_detail::CenteredOperator> A;
     const double t_op = median_seconds(reps, [&] { A = scanpp::pp::pca_detail::make_dense_operator(X, true); });

@@ -37,7 +37,7 @@ struct Schedule {
   // so that 4-byte gathers at any edge stay inside.
   std::vector<uint8_t> due[2];
   std::vector<int64_t> in_split, in_after;
-  std::vector<int32_t> in_edge32;  // Graph::in_edge as 32 bits (for the AVX-512 listing)
+  std::vector<int32_t> in_edge32;  // Graph::in_edge as 32 bits (for the AVX-512 listing; empty when symmetric)
   // Every edge's reverse exists with the same epochs per sample, so that
   // each vertex's in-edges are its out-edges' reverses in the same order and
   // due together with them (umap-learn's symmetric graphs).
@@ -63,7 +63,7 @@ bool in_lists_mirror_rows(const Graph& g);
 void list_updates(const Graph& g, const Params& p, Schedule& s, int epoch, int64_t v0, int64_t v1, BlockOps& out);
 
 // The same lists, computed with AVX-512 (bit for bit the same); needs
-// avx512_available() and s.in_edge32.
+// avx512_available(), and s.in_edge32 unless s.symmetric.
 void list_updates_avx512(const Graph& g, const Params& p, Schedule& s, int epoch, int64_t v0, int64_t v1,
                          BlockOps& out);
 
